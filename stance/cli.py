@@ -1,0 +1,140 @@
+"""The ``stance`` command: one subcommand per stage, thin over the library's functions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+DEFAULT_DATA = "../shared/data"
+
+
+def _command_line(argv: list[str]) -> str:
+    return "stance " + " ".join(shlex.quote(a) for a in argv)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from .inference import classify, classify_to_file
+
+    if args.out:
+        written = classify_to_file(args.source, args.out, model=args.model, batch_size=args.batch_size,
+                                   format=args.format, chunk_size=args.chunk_size,
+                                   fast=not args.exact)
+        print(f"wrote {written} labelled comments to {args.out}")
+        return 0
+    from .readers import read_comments
+
+    comments = read_comments(args.source, format=args.format)
+    result = classify(comments, model=args.model, batch_size=args.batch_size, fast=not args.exact)
+    print(format_table(result, limit=args.limit))
+    return 0
+
+
+def format_table(result, *, limit: int = 50, width: int = 70) -> str:
+    """A readable summary: one line per comment with its labels, then label counts."""
+    from .labels import LABELS, LABEL_TO_CODE
+
+    lines = []
+    for _, row in result.head(limit).iterrows():
+        codes = "".join(LABEL_TO_CODE[n] for n in LABELS if bool(row[n])) or "-"
+        text = " ".join(str(row["text"]).split())
+        text = text if len(text) <= width else text[: width - 1] + "…"
+        lines.append(f"{codes:<6} {text}")
+    if len(result) > limit:
+        lines.append(f"… {len(result) - limit} more")
+    counts = ", ".join(f"{n} {int(result[n].sum())}" for n in LABELS)
+    lines += ["", f"{len(result)} comments; codes U R E A T I H X P = {', '.join(LABELS)}",
+              f"label counts: {counts}"]
+    return "\n".join(lines)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .corpus import build_corpus
+
+    if len(args.dump) != len(args.labels):
+        print("error: give one --labels file for each --dump", file=sys.stderr)
+        return 2
+    data_dir = None if args.no_shared else args.data
+    corpus = build_corpus(data_dir, sources=args.sources, dumps=list(zip(args.dump, args.labels)),
+                          seed=args.seed, output_dir=args.out)
+    print(corpus)
+    print(f"saved to {args.out} (data card: {Path(args.out) / 'README.md'})")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
+    from .training import train
+
+    settings = {k: v for k, v in {
+        "epochs": args.epochs, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+        "max_length": args.max_length, "seed": args.seed, "freeze_layers": args.freeze_layers,
+        "max_steps": args.max_steps, "threads": args.threads,
+    }.items() if v is not None}
+    if args.max_per_source:
+        settings["max_per_source"] = json.loads(args.max_per_source)
+    if args.source_weights:
+        settings["source_weights"] = json.loads(args.source_weights)
+    path = train(args.corpus, args.out, base_model=args.base_model, overwrite=args.overwrite,
+                 command=_command_line(argv), baseline_blend=not args.no_blend, **settings)
+    print(f"model written to {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stance", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("classify", help="label the comments of a dump")
+    p.add_argument("source", help="a comment dump (youtube page text, numbered, jsonl, csv, ...)")
+    p.add_argument("--model", help="model folder (default: the shipped models/stance-minilm)")
+    p.add_argument("--format", default="auto", help="dump format (default: detect)")
+    p.add_argument("--out", help="write all rows to .parquet/.csv/.jsonl in chunks instead of printing")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--chunk-size", type=int, default=2000, help="comments per chunk with --out")
+    p.add_argument("--limit", type=int, default=50, help="rows to print")
+    p.add_argument("--exact", action="store_true", help="fp32 only (no int8 fast path)")
+
+    p = sub.add_parser("build", help="build a labelled corpus (datasets folder + data card)")
+    p.add_argument("--data", default=DEFAULT_DATA, help=f"shared data folder (default {DEFAULT_DATA})")
+    p.add_argument("--no-shared", action="store_true", help="use only --dump/--labels")
+    p.add_argument("--sources", nargs="+", help="built-in sources to include (default all)")
+    p.add_argument("--dump", action="append", default=[], help="a comment dump of your own")
+    p.add_argument("--labels", action="append", default=[], help="its annotation file (codes per comment_id or number)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output folder")
+
+    p = sub.add_parser("train", help="fine-tune a model on a corpus")
+    p.add_argument("corpus", help="corpus folder written by `stance build`")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--base-model", help="continue from this model folder (retraining)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--max-length", type=int)
+    p.add_argument("--freeze-layers", type=int)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--max-per-source", help='JSON, e.g. \'{"davidson": 2000}\'')
+    p.add_argument("--source-weights", help='JSON, e.g. \'{"ruw": 0.5}\'')
+    p.add_argument("--no-blend", action="store_true", help="no TF-IDF blend in the model")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.command == "classify":
+        return cmd_classify(args)
+    if args.command == "build":
+        return cmd_build(args)
+    if args.command == "train":
+        return cmd_train(args, argv)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

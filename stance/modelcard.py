@@ -1,0 +1,118 @@
+"""The model card (README.md) written into every model folder."""
+
+from __future__ import annotations
+
+from .labels import DEFINITIONS, LABEL_TO_CODE
+
+
+def model_card(model) -> str:
+    config = model.config
+    training = config.training or {}
+    settings = training.get("settings", {})
+    validation = training.get("validation", {})
+    scores = validation.get("scores", {})
+    lines = [
+        "---",
+        "language: en",
+        "library_name: transformers",
+        "pipeline_tag: text-classification",
+        "tags: [multi-label, stance, toxicity, youtube-comments, russia-ukraine-war]",
+        "---",
+        "",
+        f"# {config.model_type}",
+        "",
+        "Labels a comment under a news video about the Russia–Ukraine war with four stances and "
+        "toxicity with four sub-types (any number at once), as defined by the project's "
+        "ANNOTATION.md. Encoder: all-MiniLM-L6-v2 fine-tuned with mean pooling and a linear "
+        "head of nine sigmoid outputs (`head.safetensors`); thresholds and per-label "
+        "temperatures (calibration) in `stance.json`, both fitted on the validation split.",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "import stance",
+        f"stance.classify([\"Slava Ukraini!\"], model=\"{model.source_path or 'path/to/this/folder'}\")",
+        "```",
+        "",
+        "## Labels",
+        "",
+        "| label | code | threshold | temperature | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for i, name in enumerate(config.labels):
+        lines.append(f"| {name} | {LABEL_TO_CODE.get(name, '?')} | {config.thresholds[i]:.3f} | "
+                     f"{config.temperatures[i]:.3f} | {DEFINITIONS.get(name, '')} |")
+    lines += ["", "## Training data", ""]
+    rows = training.get("train_rows_by_source", {})
+    if rows:
+        lines += ["Training rows used, by source (out-of-domain corpora sampled and down-weighted):", "",
+                  "| source | rows | loss weight |", "|---|---|---|"]
+        weights = settings.get("source_weights", {})
+        for source, count in rows.items():
+            lines.append(f"| {source} | {count} | {weights.get(source, 1.0)} |")
+        counts = training.get("corpus_counts", {}).get("splits", {})
+        if counts:
+            lines += ["", "Corpus rows per split: " + ", ".join(f"{k} {v['rows']}" for k, v in counts.items()) + "."]
+    lines += ["", "Labels a source does not annotate were masked out of the loss (see the corpus data card).",
+              "", "## Settings", ""]
+    if settings:
+        lines.append(", ".join(f"{k}={v}" for k, v in settings.items() if k not in ("source_weights",)))
+    if training.get("command"):
+        lines += ["", "Command:", "", "```", training["command"], "```"]
+    if training.get("training_seconds") is not None:
+        lines += ["", f"Training time: {training['training_seconds'] / 60:.1f} minutes on {training.get('machine', '?')}."]
+    lines += ["", "## Validation metrics", "",
+              f"On {validation.get('rows', '?')} validation comments from {', '.join(validation.get('sources', [])) or '?'}"
+              f" (best epoch {training.get('best_epoch', '?')}). Thresholds were chosen on this same "
+              "split, so these figures are a little optimistic; the test split was not used.", "",
+              "| label | F1 |", "|---|---|"]
+    for name in config.labels:
+        if name in scores:
+            lines.append(f"| {name} | {scores[name]:.3f} |")
+    for key in ("stance_macro_f1", "toxic_f1", "subtype_macro_f1"):
+        if key in scores:
+            lines.append(f"| **{key}** | {scores[key]:.3f} |")
+    for extra in training.get("extra_metrics", []):
+        lines += ["", extra]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "- English only: the tokenizer splits Cyrillic into single letters and the encoder was "
+        "trained on English; other languages get unreliable labels.",
+        "- Emoji are turned into words first (`emoji.demojize`), since the base tokenizer maps them to [UNK].",
+        "- The labels are judgements made by annotators following ANNOTATION.md (silver "
+        "standard), not by the comments' authors; borderline habits vary (e.g. 'Western "
+        "propaganda', a bare 'BS').",
+        "- Trained on comments under war news videos (2022–2025) and on tweets; other topics, "
+        "platforms or later events may shift the labels' meaning.",
+        "- Rare labels (threat, identity_attack, profanity) have few examples: expect wide "
+        "uncertainty on them.",
+        "- Not a moderation decision on its own: use it to measure comment sections, and read "
+        "the comments before acting on one.",
+        "",
+        "## Reproduce the probabilities with plain transformers",
+        "",
+        "```python",
+        "import json, emoji, torch",
+        "from safetensors.torch import load_file",
+        "from transformers import AutoModel, AutoTokenizer",
+        "folder = 'path/to/this/folder'",
+        "cfg = json.load(open(f'{folder}/stance.json'))",
+        "tok = AutoTokenizer.from_pretrained(folder)",
+        "enc = AutoModel.from_pretrained(folder, add_pooling_layer=False).eval()  # mean pooling, no pooler",
+        "head = load_file(f'{folder}/head.safetensors')",
+        "texts = [' '.join(emoji.demojize(t, delimiters=(' ', ' ')).replace('_', ' ').split()) for t in comments]",
+        "batch = tok(texts, padding=True, truncation=True, max_length=cfg['max_length'], return_tensors='pt')",
+        "with torch.no_grad():",
+        "    states = enc(**batch).last_hidden_state",
+        "mask = batch['attention_mask'].unsqueeze(-1).float()",
+        "pooled = (states * mask).sum(1) / mask.sum(1)",
+        "logits = pooled @ head['weight'].T + head['bias']",
+        "probs = torch.sigmoid(logits / torch.tensor(cfg['temperatures']))",
+        "```",
+        "",
+        "(Comments longer than `max_length` tokens are scored by `stance.classify` over "
+        "overlapping windows, keeping each label's maximum.)",
+    ]
+    return "\n".join(lines) + "\n"

