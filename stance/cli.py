@@ -82,6 +82,71 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def cmd_baseline(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .baseline import TfidfBaseline
+    from .corpus import corpus_arrays, load_corpus
+    from .training import in_domain_rows
+
+    corpus = load_corpus(args.corpus)
+    train = corpus["train"]
+    if args.train_sources:
+        train = train.filter(lambda row: row["source"] in args.train_sources)
+    texts, labels, mask = corpus_arrays(train)
+    baseline = TfidfBaseline().fit(texts, labels.astype(int), mask.astype(int))
+    # Thresholds (and the baseline's calibration) on validation comments of the kind the
+    # library is for, as for the transformer: in-domain rows where there are any.
+    val_texts, val_labels, val_mask = corpus_arrays(corpus["validation"])
+    rows = in_domain_rows(list(corpus["validation"]["source"]))
+    baseline.fit_thresholds([val_texts[i] for i in rows], val_labels[rows].astype(int),
+                            val_mask[rows].astype(int))
+    baseline.save_pretrained(args.out)
+    print(f"TF-IDF baseline written to {args.out} (trained on {len(texts)} rows; thresholds on "
+          f"{len(rows)} validation rows)")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+
+    data = args.data
+    if args.sources:
+        from .corpus import load_corpus
+
+        data = load_corpus(args.data)[args.split].filter(lambda row: row["source"] in args.sources)
+    result = evaluate(args.model, data, split=args.split, output_dir=args.out,
+                      baseline=args.baseline, n_bootstrap=args.bootstrap,
+                      group_column=args.group_column)
+    headline = result.metrics.get("headline", {})
+    print(json.dumps(headline, indent=2, default=str))
+    print(f"report written to {args.out} (report.html, report.md, metrics.json, figures)")
+    return 0
+
+
+def cmd_cross_validate(args: argparse.Namespace) -> int:
+    from .evaluation import cross_validate
+
+    summary = cross_validate(args.data, k=args.folds, model=args.model, epochs=args.epochs,
+                             seed=args.seed, output_dir=args.out)
+    print(json.dumps(summary.get("headline", summary), indent=2, default=str))
+    return 0
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .inference import classify
+    from .readers import read_comments
+    from .summary import summarize
+
+    classified = classify(read_comments(args.source, format=args.format), model=args.model)
+    table = summarize(classified, by=args.by)
+    with pd.option_context("display.width", 200, "display.max_columns", 40):
+        print(table.to_string())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +186,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-per-source", help='JSON, e.g. \'{"davidson": 2000}\'')
     p.add_argument("--source-weights", help='JSON, e.g. \'{"ruw": 0.5}\'')
     p.add_argument("--no-blend", action="store_true", help="no TF-IDF blend in the model")
+
+    p = sub.add_parser("baseline", help="train the TF-IDF + logistic regression baseline")
+    p.add_argument("corpus", help="corpus folder written by `stance build`")
+    p.add_argument("--out", required=True, help="folder to write")
+    p.add_argument("--train-sources", nargs="+", help="train on these sources only (default all)")
+
+    p = sub.add_parser("evaluate", help="evaluate a model on labelled comments; write a report folder")
+    p.add_argument("data", help="corpus folder (stance build) or labelled table (jsonl/csv with codes)")
+    p.add_argument("--model", help="model folder (transformer or TF-IDF baseline; default shipped)")
+    p.add_argument("--baseline", help="a second model folder to compare on the same comments")
+    p.add_argument("--split", default="validation")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates for CIs")
+    p.add_argument("--group-column", help="bootstrap unit (default: video_id where known)")
+    p.add_argument("--sources", nargs="+", help="only rows of these corpus sources (e.g. youtube_war)")
+
+    p = sub.add_parser("cross-validate", help="grouped k-fold cross-validation (small corpora)")
+    p.add_argument("data", help="corpus folder or labelled table")
+    p.add_argument("--model", default="baseline", choices=["baseline", "transformer"])
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="folder for cross_validation.json")
+
+    p = sub.add_parser("summarize", help="classify a dump and print per-video shares")
+    p.add_argument("source")
+    p.add_argument("--by", default="video_id")
+    p.add_argument("--model")
+    p.add_argument("--format", default="auto")
     return parser
 
 
@@ -133,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_build(args)
     if args.command == "train":
         return cmd_train(args, argv)
-    return 2
+    handlers = {"baseline": cmd_baseline, "evaluate": cmd_evaluate, "cross-validate": cmd_cross_validate,
+                "summarize": cmd_summarize}
+    return handlers[args.command](args)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,9 @@ class StanceConfig:
     # Per label, the weight of the transformer's probability in a blend with the TF-IDF
     # baseline stored in baseline/ (1.0 = transformer only); chosen on validation.
     blend_weights: list[float] = field(default_factory=lambda: [1.0] * len(LABELS))
+    # Outcome of the int8 check on validation (see stance.inference.check_int8); classify
+    # uses int8 by default only where int8_ok is true.
+    fast_path: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
 
     @classmethod

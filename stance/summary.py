@@ -103,8 +103,8 @@ def _decisions(classified: pd.DataFrame, label: str) -> np.ndarray:
 
 
 def _group_keys(classified: pd.DataFrame, by: str | Sequence[str] | None) -> tuple[list[str], pd.DataFrame]:
-    """The grouping columns as strings: a column that is missing or wholly empty is one
-    group named ``"all"``; empty cells in a filled column are ``"(none)"``."""
+    """The grouping keys: a column that is missing or wholly empty is one group named
+    ``"all"``; empty cells in a filled column are ``"(none)"``."""
     names = [] if by is None else [by] if isinstance(by, str) else list(by)
     if not names:
         names = ["group"]
@@ -115,7 +115,9 @@ def _group_keys(classified: pd.DataFrame, by: str | Sequence[str] | None) -> tup
             keys[name] = pd.Series(ALL_GROUP, index=classified.index, dtype=object)
         else:
             column = classified[name]
-            keys[name] = column.astype(object).where(column.notna(), MISSING_GROUP).map(str)
+            if column.isna().any():
+                column = column.astype(object).where(column.notna(), MISSING_GROUP)
+            keys[name] = column
     return names, pd.DataFrame(keys, index=classified.index)
 
 
@@ -210,8 +212,8 @@ def _thread_roots(ids: list[str], parents: list[str | None]) -> list[str]:
         current = start
         while current not in roots:
             if current in chain:
-                raise ValueError(f"reply chain loops: comment {start!r} is its own ancestor "
-                                 f"(via {' -> '.join(chain)})")
+                raise ValueError(f"reply chain loops: comment {current!r} is its own ancestor "
+                                 f"(parent_id chain {' -> '.join([*chain, current])})")
             chain.append(current)
             parent = parent_of.get(current)
             if parent is None:  # a top-level comment, or a parent outside the table
@@ -313,7 +315,8 @@ def plot_stance_shares(summary: pd.DataFrame, *, labels: Sequence[str] = STANCE_
         shown = summary.sort_values("n_comments", ascending=False, kind="stable").head(max_groups)
     names = [" / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
              for key in shown.index]
-    figure = _figure(max(6.0, 1.6 * len(labels) + 0.25 * len(shown) * len(labels)), 4.2)
+    figure = _figure(max(6.0, 1.6 * len(labels) + 0.25 * len(shown) * len(labels))
+                     + (2.5 if len(shown) > 1 else 0), 4.2)
     axes = figure.add_subplot()
     x = np.arange(len(labels))
     width = 0.8 / max(len(shown), 1)
@@ -328,9 +331,14 @@ def plot_stance_shares(summary: pd.DataFrame, *, labels: Sequence[str] = STANCE_
     axes.set_ylabel("share of comments")
     axes.set_ylim(0, 1)
     confidence = summary.attrs.get("confidence", 0.95)
-    axes.set_title(title or f"Stance shares ({confidence:.0%} Wilson intervals)")
+    if title is None:
+        title = f"Stance shares ({confidence:.0%} Wilson intervals)"
+        if len(summary) == 1:
+            title = (f"Stance shares of {int(summary['n_comments'].iloc[0])} comments "
+                     f"({confidence:.0%} Wilson intervals)")
+    axes.set_title(title)
     if len(shown) > 1 or names != [ALL_GROUP]:
-        axes.legend(fontsize="small", loc="upper right")
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if len(shown) < len(summary):
         axes.text(0.0, 1.0, f"largest {len(shown)} of {len(summary)} groups", fontsize="small",
                   transform=axes.transAxes, va="bottom")
@@ -339,7 +347,7 @@ def plot_stance_shares(summary: pd.DataFrame, *, labels: Sequence[str] = STANCE_
 
 def plot_toxicity_by_stance(classified: pd.DataFrame, *, title: str | None = None):
     """Toxicity rate among the comments of each stance (and with no stance), with Wilson
-    intervals, the comment count on each bar and the overall rate as a dashed line.
+    intervals, the comment count under each bar and the overall rate as a dashed line.
     Returns the matplotlib Figure."""
     table = toxicity_by_stance(classified)
     figure = _figure(7.0, 4.2)
@@ -350,15 +358,15 @@ def plot_toxicity_by_stance(classified: pd.DataFrame, *, title: str | None = Non
     high = np.nan_to_num(table["toxic_high"].to_numpy(dtype=float))
     colours = ["tab:blue", "tab:red", "tab:purple", "tab:orange", "tab:gray"]
     axes.bar(x, rate, 0.6, yerr=_errors(rate, low, high), capsize=4, color=colours[:len(table)])
-    for position, count in zip(x, table["n_comments"]):
-        axes.text(position, 0.01, f"n={count}", ha="center", va="bottom", fontsize="small")
     overall = table.attrs["overall_toxic_rate"]
     if np.isfinite(overall):
         axes.axhline(overall, color="black", linestyle="--", linewidth=1,
                      label=f"all comments: {overall:.0%}")
         axes.legend(fontsize="small", loc="upper right")
-    axes.set_xticks(x, [name.replace("_", " ") for name in table.index])
+    axes.set_xticks(x, [f"{name.replace('_', ' ')}\nn={count}"
+                        for name, count in zip(table.index, table["n_comments"])])
     axes.set_ylabel("share toxic")
-    axes.set_ylim(0, 1)
+    axes.set_ylim(0, 1.15)  # room above 1 for the legend: no bar or interval goes there
+    axes.set_yticks(np.linspace(0, 1, 6))
     axes.set_title(title or f"Toxicity by stance ({table.attrs['confidence']:.0%} Wilson intervals)")
     return figure

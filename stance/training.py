@@ -145,12 +145,14 @@ def fit_temperatures(logits: np.ndarray, labels: np.ndarray, mask: np.ndarray) -
 
         def closure():
             optimizer.zero_grad()
-            loss = nn.functional.binary_cross_entropy_with_logits(z / log_t.exp(), y)
+            # Bounded to [0.05, 20]: separable data would push the temperature to 0.
+            loss = nn.functional.binary_cross_entropy_with_logits(z / log_t.clamp(-3.0, 3.0).exp(), y)
             loss.backward()
             return loss
 
         optimizer.step(closure)
-        temperatures[j] = float(np.clip(log_t.exp().item(), 0.05, 20.0))
+        fitted = float(np.exp(np.clip(log_t.item(), -3.0, 3.0)))
+        temperatures[j] = fitted if np.isfinite(fitted) else 1.0
     return temperatures
 
 
@@ -201,7 +203,7 @@ def in_domain_rows(sources: list[str]) -> np.ndarray:
 
 def train(corpus, output_dir: str | Path, *, base_model: str | Path | None = None,
           overwrite: bool = False, progress: bool = True, baseline_blend: bool = True,
-          command: str | None = None, **settings) -> Path:
+          command: str | None = None, check_fast_path: bool = True, **settings) -> Path:
     """Fine-tune a model on a corpus and write it as a model folder.
 
     Args:
@@ -216,6 +218,8 @@ def train(corpus, output_dir: str | Path, *, base_model: str | Path | None = Non
             probabilities per label with weights chosen on validation (kept only where it
             raises validation average precision).
         command: the command line that ran this, recorded in the model card.
+        check_fast_path: score validation with the int8 encoder too, and let ``classify``
+            use it by default only if decisions stay within tolerance (stance.json).
 
     Returns:
         The path of the written folder.
@@ -340,6 +344,12 @@ def train(corpus, output_dir: str | Path, *, base_model: str | Path | None = Non
     final = headline_scores(probabilities[sel], val_labels[sel], val_mask[sel], thresholds)
     model.config.temperatures = [float(t) for t in temperatures]
     model.config.thresholds = [float(t) for t in thresholds]
+    if check_fast_path:
+        from .inference import check_int8
+
+        model.eval()
+        model.config.fast_path = check_int8(model, [val_texts[i] for i in sel], val_labels[sel],
+                                            val_mask[sel])
     model.config.max_length = options.max_length
     model.config.window_stride = max(16, options.max_length * 3 // 4)
     model.config.training = {
@@ -423,8 +433,8 @@ def _write_model(model: StanceModel, output_dir: Path, overwrite: bool) -> Path:
         model.save_pretrained(staging)
         # mkdtemp makes a private folder; a model folder is meant to be shared and read.
         staging.chmod(0o755)
-        for path in staging.iterdir():
-            path.chmod(0o644)
+        for path in staging.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
         (staging / "README.md").write_text(model_card(model), encoding="utf-8")
         if output_dir.exists():
             if not overwrite:

@@ -175,3 +175,18 @@ def test_plots_return_figures():
     assert isinstance(figure, Figure)
     assert len(figure.axes[0].patches) == len(STANCE_LABELS) + 1
     figure.canvas.draw()  # renders headless on the Agg canvas
+
+
+def test_plot_stance_shares_keeps_the_largest_groups():
+    videos = [f"v{i % 15}" for i in range(30)] + ["big"] * 5
+    frame = classified_table({"pro_ukraine": [1]}, 35, video_id=videos)
+    figure = plot_stance_shares(summarize(frame), max_groups=5)
+    assert len(figure.axes[0].patches) == 5 * len(STANCE_LABELS)
+    assert "big (n=5)" in [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+
+
+def test_empty_table():
+    frame = classified_table({}, 0)
+    assert summarize(frame).empty
+    assert top_toxic_threads(frame).empty
+    assert toxicity_by_stance(frame)["n_comments"].sum() == 0
