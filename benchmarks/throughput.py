@@ -86,7 +86,7 @@ def run_speed(args) -> None:
 
     import stance
     from stance.labels import LABELS
-    from stance.model import default_model_path, load_model
+    from stance.model import default_model_path, load_model, prepare_text
 
     folder = str(args.model or default_model_path())
     if args.threads:
@@ -117,6 +117,13 @@ def run_speed(args) -> None:
     print(f"ratio classify / reference: {fast_rate / ref_rate:.2f}x")
     print(f"peak resident memory of this process: {peak_rss_mb():.0f} MB")
     print(f"max |probability difference|: {np.abs(reference - probabilities).max():.4f}")
+    # The reference truncates at max_length; classify scores long comments over windows.
+    window = model.config.max_length - 2
+    lengths = np.array([len(ids) for ids in model.tokenizer(
+        [prepare_text(t) for t in comments], add_special_tokens=False)["input_ids"]])
+    short = lengths <= window
+    print(f"comments within the {model.config.max_length}-token window: {short.sum()} of {len(comments)}; "
+          f"max |probability difference| on them: {np.abs(reference[short] - probabilities[short]).max():.4f}")
     print("identical decisions per label: " + ", ".join(f"{n} {s:.4f}" for n, s in zip(LABELS, same)))
     fast_path = model.config.fast_path
     if fast_path:

