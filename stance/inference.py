@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from .labels import LABELS
-from .model import StanceModel, load_model, prepare_text
+from .model import StanceModel, load_model, pad_batch, prepare_text
 
 TEXT_COLUMNS = ("text", "comment", "comments", "Comment", "body")
 STREAMABLE_FORMATS = ("jsonl", "ycd-jsonl", "lines")
@@ -102,12 +102,7 @@ def predict_logits(model: StanceModel, texts: Sequence[str], *, batch_size: int 
         batches = tqdm(batches, desc="classify", unit="batch")
     for start in batches:
         chosen = order[start:start + batch_size]
-        longest = max(len(windows[i]) for i in chosen)
-        ids = torch.full((len(chosen), longest), pad, dtype=torch.long)
-        mask = torch.zeros((len(chosen), longest), dtype=torch.long)
-        for row, i in enumerate(chosen):
-            ids[row, :len(windows[i])] = torch.tensor(windows[i])
-            mask[row, :len(windows[i])] = 1
+        ids, mask = pad_batch(windows, chosen, pad)
         window_logits[chosen] = model(ids, mask).float().numpy()
     logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
     np.maximum.at(logits, owners, window_logits)

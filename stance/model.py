@@ -215,6 +215,17 @@ def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 
+def pad_batch(ids: Sequence[Sequence[int]], rows: Sequence[int], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids of the chosen rows padded to the longest of them, and the attention mask."""
+    longest = max(len(ids[i]) for i in rows)
+    input_ids = torch.full((len(rows), longest), pad, dtype=torch.long)
+    attention = torch.zeros((len(rows), longest), dtype=torch.long)
+    for r, i in enumerate(rows):
+        input_ids[r, :len(ids[i])] = torch.tensor(ids[i])
+        attention[r, :len(ids[i])] = 1
+    return input_ids, attention
+
+
 def logits_to_proba(logits: np.ndarray, temperatures: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64) / temperatures))
 

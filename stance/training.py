@@ -29,7 +29,7 @@ from torch import nn
 
 from .corpus import corpus_arrays, corpus_counts, load_corpus
 from .labels import LABELS, STANCE_LABELS, SUBTYPE_LABELS
-from .model import StanceModel, prepare_text
+from .model import StanceModel, pad_batch, prepare_text
 
 # Rows in these sources are the comments the library is for; thresholds and model selection
 # look at them first.
@@ -115,16 +115,6 @@ def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generato
         batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
     rng.shuffle(batches)
     return batches
-
-
-def collate(ids: list[list[int]], rows: np.ndarray, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    longest = max(len(ids[i]) for i in rows)
-    input_ids = torch.full((len(rows), longest), pad, dtype=torch.long)
-    attention = torch.zeros((len(rows), longest), dtype=torch.long)
-    for r, i in enumerate(rows):
-        input_ids[r, :len(ids[i])] = torch.tensor(ids[i])
-        attention[r, :len(ids[i])] = 1
-    return input_ids, attention
 
 
 # ---------------------------------------------------------------------------------------
@@ -293,7 +283,7 @@ def train(corpus, output_dir: str | Path, *, base_model: str | Path | None = Non
         for rows in length_batches(lengths, options.batch_size, rng):
             if step >= total_steps:
                 break
-            input_ids, attention = collate(ids, rows, pad)
+            input_ids, attention = pad_batch(ids, rows, pad)
             index = torch.as_tensor(rows)
             logits = model(input_ids, attention)
             loss = masked_bce(logits, labels_t[index], mask_t[index], pos_weight, weight_t[index])

@@ -145,27 +145,13 @@ def test_thresholds_come_from_validation(tiny_model_folder):
 
 def test_plain_transformers_lines_reproduce_probabilities(tiny_model_folder):
     """The lines documented in the model card (and README) give classify's probabilities."""
-    import emoji
-    from safetensors.torch import load_file
-    from transformers import AutoModel, AutoTokenizer
-
     import stance
 
-    folder = str(tiny_model_folder)
+    from .recipe import documented_probabilities
+
     comments = ["Russia is right, NATO provoked this war 7", "Slava Ukraini 🇺🇦!", "talks on monday"]
-    cfg = json.load(open(f"{folder}/stance.json"))
-    tok = AutoTokenizer.from_pretrained(folder)
-    enc = AutoModel.from_pretrained(folder, add_pooling_layer=False).eval()
-    head = load_file(f"{folder}/head.safetensors")
-    texts = [" ".join(emoji.demojize(t, delimiters=(" ", " ")).replace("_", " ").split()) for t in comments]
-    batch = tok(texts, padding=True, truncation=True, max_length=cfg["max_length"], return_tensors="pt")
-    with torch.no_grad():
-        states = enc(**batch).last_hidden_state
-    mask = batch["attention_mask"].unsqueeze(-1).float()
-    pooled = (states * mask).sum(1) / mask.sum(1)
-    logits = pooled @ head["weight"].T + head["bias"]
-    probs = torch.sigmoid(logits / torch.tensor(cfg["temperatures"])).numpy()
-    result = stance.classify(comments, model=folder, fast=False)
+    probs = documented_probabilities(str(tiny_model_folder), comments)
+    result = stance.classify(comments, model=tiny_model_folder, fast=False)
     np.testing.assert_allclose(result[[f"{n}_prob" for n in LABELS]].to_numpy(), probs, atol=1e-5)
 
 

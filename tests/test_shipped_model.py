@@ -42,27 +42,15 @@ def test_classify_the_seed_dump_path(shared_data):
 
 def test_documented_recipe_reproduces_classify():
     """README's plain-transformers lines + the documented blend give classify's numbers."""
-    import emoji
-    import torch
-    from safetensors.torch import load_file
-    from transformers import AutoModel, AutoTokenizer
-
     from stance.baseline import TfidfBaseline
+
+    from .recipe import documented_probabilities
 
     folder = str(FOLDER)
     comments = ["Europe is a parasite living off American money", "Slava Ukraini 🇺🇦💪",
                 "Putin decides everything, the losing side has no say."]
-    cfg = json.load(open(f"{folder}/stance.json"))
-    tok = AutoTokenizer.from_pretrained(folder)
-    enc = AutoModel.from_pretrained(folder, add_pooling_layer=False).eval()
-    head = load_file(f"{folder}/head.safetensors")
-    texts = [" ".join(emoji.demojize(t, delimiters=(" ", " ")).replace("_", " ").split()) for t in comments]
-    batch = tok(texts, padding=True, truncation=True, max_length=cfg["max_length"], return_tensors="pt")
-    with torch.no_grad():
-        states = enc(**batch).last_hidden_state
-    mask = batch["attention_mask"].unsqueeze(-1).float()
-    pooled = (states * mask).sum(1) / mask.sum(1)
-    probs = torch.sigmoid((pooled @ head["weight"].T + head["bias"]) / torch.tensor(cfg["temperatures"])).numpy()
+    probs = documented_probabilities(folder, comments)
+    cfg = json.loads((FOLDER / "stance.json").read_text())
     w = np.asarray(cfg["blend_weights"])
     blended = w * probs + (1 - w) * TfidfBaseline.from_pretrained(f"{folder}/baseline").predict_proba(comments)
     result = stance.classify(comments, fast=False)
