@@ -215,9 +215,12 @@ def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 
-def pad_batch(ids: Sequence[Sequence[int]], rows: Sequence[int], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids of the chosen rows padded to the longest of them, and the attention mask."""
+def pad_batch(ids: Sequence[Sequence[int]], rows: Sequence[int], pad: int,
+              multiple: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids of the chosen rows padded to the longest of them (rounded up to a
+    ``multiple``), and the attention mask."""
     longest = max(len(ids[i]) for i in rows)
+    longest = -(-longest // multiple) * multiple
     input_ids = torch.full((len(rows), longest), pad, dtype=torch.long)
     attention = torch.zeros((len(rows), longest), dtype=torch.long)
     for r, i in enumerate(rows):

@@ -81,8 +81,10 @@ def test_streamed_lines_keep_generated_ids_and_error_lines(tmp_path, model):
     assert list(streamed["comment_id"]) == list(whole["comment_id"])
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "a"}\n{"text": "b"}\n{"text": "c"}\n{not json\n')
-    with pytest.raises(DumpFormatError, match=r"bad.jsonl:4"):
+    with pytest.raises(DumpFormatError, match=r"bad.jsonl:4: .*JSON") as raised:
         list(iter_comment_chunks(bad, chunk_size=2))
+    whole_file_message = str(pytest.raises(DumpFormatError, read_comments, bad).value)
+    assert str(raised.value).split(": ", 1)[1] == whole_file_message.split(": ", 1)[1]
 
 
 def test_iterables_stream_in_order(model):
