@@ -240,7 +240,7 @@ def iter_comment_chunks(source: str | Path, *, chunk_size: int = 2000, format: s
     memory stays bounded whatever the file's size; ``position``, generated ids and error
     line numbers are those of the whole file. Other formats are read whole, then sliced.
     """
-    from .readers import DumpFormatError, _make_id, detect_format, read_comments
+    from .readers import DumpFormatError, detect_format, read_comments
 
     path = Path(source)
     fmt = detect_format(path) if format == "auto" else format
@@ -250,38 +250,43 @@ def iter_comment_chunks(source: str | Path, *, chunk_size: int = 2000, format: s
             yield frame.iloc[start:start + chunk_size]
         return
     name = options.pop("name", None) or str(source)
-    key = Path(name).name
-    position = 0
-    first_line = 1
+    position = 0  # comments before this chunk
+    first_line = 1  # the chunk's first line in the file
     lines: list[str] = []
+    comments_in_chunk = 0
     with path.open(encoding=options.pop("encoding", "utf-8-sig"), newline="") as handle:
         for line_number, line in enumerate(handle, 1):
             lines.append(line)
-            if sum(1 for x in lines if x.strip()) >= chunk_size:
-                yield _parse_chunk(lines, fmt, name, key, position, first_line, options,
-                                   read_comments, _make_id, DumpFormatError)
-                position += sum(1 for x in lines if x.strip())
+            comments_in_chunk += bool(line.strip())
+            if comments_in_chunk >= chunk_size:
+                yield _parse_chunk(lines, fmt, name, position, first_line, options)
+                position += comments_in_chunk
                 first_line = line_number + 1
-                lines = []
-    if any(x.strip() for x in lines):
-        yield _parse_chunk(lines, fmt, name, key, position, first_line, options,
-                           read_comments, _make_id, DumpFormatError)
+                lines, comments_in_chunk = [], 0
+    if comments_in_chunk:
+        yield _parse_chunk(lines, fmt, name, position, first_line, options)
     elif position == 0:
         raise DumpFormatError("the file is empty", source=name)
 
 
-def _parse_chunk(lines, fmt, name, key, offset, first_line, options, read_comments, make_id, error):
+def _parse_chunk(lines: list[str], fmt: str, name: str, offset: int, first_line: int,
+                 options: dict) -> pd.DataFrame:
+    """One chunk of a line-oriented dump, with positions, generated ids and error lines of
+    the whole file (generated ids hash the file name, position and text, as read_comments)."""
+    from .readers import DumpFormatError, _make_id, read_comments
+
     try:
         frame = read_comments("".join(lines) + "\n", format=fmt, name=name, **options)
-    except error as failure:
+    except DumpFormatError as failure:
         if failure.line is None:
             raise
         # Re-raise with the line number in the whole file, not in this chunk.
         message = str(failure).removeprefix(f"{failure.source}:{failure.line}: ")
-        raise error(message, source=name, line=failure.line + first_line - 1) from None
-    generated = frame["comment_id"] == [make_id(name, p, t) for p, t in zip(frame["position"], frame["text"])]
+        raise DumpFormatError(message, source=name, line=failure.line + first_line - 1) from None
+    generated = frame["comment_id"] == [_make_id(name, p, t) for p, t in zip(frame["position"], frame["text"])]
     frame["position"] = frame["position"] + offset
-    frame.loc[generated, "comment_id"] = [make_id(key, p, t) for p, t in
+    key = Path(name).name
+    frame.loc[generated, "comment_id"] = [_make_id(key, p, t) for p, t in
                                          zip(frame.loc[generated, "position"], frame.loc[generated, "text"])]
     frame.index = pd.RangeIndex(offset, offset + len(frame))
     return frame

