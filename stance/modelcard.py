@@ -74,8 +74,17 @@ def model_card(model) -> str:
             shown = f"**{name}**" if name not in config.labels else name
             other = f"{alone[name]:.3f}" if name in alone else "—"
             lines.append(f"| {shown} | {scores[name]:.3f} | {other} |")
+    history = training.get("history", [])
+    if history:
+        lines += ["", "Per epoch (transformer alone, thresholds picked on validation each time):", "",
+                  "| epoch | training loss | stance macro-F1 | toxic F1 | sub-type macro-F1 |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {h['epoch']} | {h['train_loss']:.4f} | {h.get('stance_macro_f1', float('nan')):.3f} | "
+                  f"{h.get('toxic_f1', float('nan')):.3f} | {h.get('subtype_macro_f1', float('nan')):.3f} |"
+                  for h in history if h.get("train_loss") is not None]
     for extra in training.get("extra_metrics", []):
         lines += ["", extra]
+    lines += _fast_path_section(config.fast_path)
     lines += [
         "",
         "## Limits",
@@ -112,9 +121,30 @@ def model_card(model) -> str:
         "pooled = (states * mask).sum(1) / mask.sum(1)",
         "logits = pooled @ head['weight'].T + head['bias']",
         "probs = torch.sigmoid(logits / torch.tensor(cfg['temperatures']))",
+        "# stance.classify then blends, per label: w * probs + (1 - w) * TF-IDF probs, with",
+        "# w = cfg['blend_weights'] (1.0 = transformer only) and the baseline in f'{folder}/baseline'.",
         "```",
         "",
         "(Comments longer than `max_length` tokens are scored by `stance.classify` over "
         "overlapping windows, keeping each label's maximum.)",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _fast_path_section(record: dict) -> list[str]:
+    """The int8 check recorded by training: what it measured and what classify does with it."""
+    if not record:
+        return []
+    keys = [k for k in ("stance_macro_f1", "toxic_f1", "subtype_macro_f1", "all_labels_macro_f1")
+            if k in record.get("fp32", {})]
+    verdict = ("within the tolerance, so `classify` uses int8 by default (`fast=False` or "
+               "`--exact` for fp32)." if record.get("int8_ok") else
+               "above the tolerance, so `classify` uses fp32 by default (`fast=True` or "
+               "`--int8` opts in).")
+    lines = ["", "## int8 fast path", "",
+             f"{record.get('quantization', 'int8')}: on {record.get('rows', '?')} validation comments "
+             f"it changed F1 by up to {record.get('largest_f1_change', float('nan')):.3f}, "
+             f"{verdict} Tolerance: {record.get('tolerance', float('nan'))}.", "",
+             "| metric | fp32 | int8 |", "|---|---|---|"]
+    lines += [f"| {k} | {record['fp32'][k]:.3f} | {record['int8'][k]:.3f} |" for k in keys]
+    return lines
