@@ -52,6 +52,24 @@ def test_the_int8_check_is_recorded_in_the_folder(model):
     assert again["rows"] == 2 and 0 <= again["max_probability_difference"] <= 1
 
 
+def test_int8_scope_quantizes_only_the_named_layers(model):
+    import torch
+
+    from stance.inference import int8_model
+
+    linear = [n for n, m in model.encoder.named_modules() if isinstance(m, torch.nn.Linear)]
+    chosen = [n for n in linear if ".intermediate." in n]
+    partial = int8_model(model, chosen)
+    still_float = {n for n, m in partial.encoder.named_modules() if type(m) is torch.nn.Linear}
+    assert still_float == set(linear) - set(chosen)
+    assert int8_model(model, set(chosen)) is partial  # cached per scope
+    assert not {n for n, m in int8_model(model, "all").encoder.named_modules() if type(m) is torch.nn.Linear}
+    with pytest.raises(ValueError, match="not linear layers"):
+        int8_model(model, ["encoder.layer.0.nope"])
+    with pytest.raises(ValueError, match="scope"):
+        int8_model(model, "most")
+
+
 def test_streaming_matches_reading_whole(tmp_path, model):
     dump = tmp_path / "big.jsonl"
     rows = [{"id": f"x{i}", "text": COMMENTS[i % len(COMMENTS)] + f" {i}"} for i in range(23)]
