@@ -5,9 +5,10 @@
 
 Scores the in-domain validation comments with fp32 and then with torch dynamic int8
 (per-channel weights) applied to one kind of linear layer at a time (and to all of them),
-at the model's own thresholds, and prints the change of each headline F1, the largest
-probability difference and comments/second. ``stance train`` records only the "all" row
-(``stance.json`` -> ``fast_path``); this shows whether any subset would have passed.
+at the model's own thresholds and in batches as ``classify`` makes them, and prints the
+change of each headline F1, the largest probability difference and comments/second.
+``stance train`` records only the "all" row (``stance.json`` -> ``fast_path``); this
+shows whether any subset would have passed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from stance.corpus import corpus_arrays, load_corpus
-from stance.inference import INT8_TOLERANCE, int8_model
+from stance.inference import DEFAULT_BATCH_SIZE, INT8_TOLERANCE, int8_model
 from stance.model import default_model_path, load_model
 from stance.training import headline_scores, in_domain_rows
 
@@ -47,7 +48,7 @@ def main() -> None:
 
     def score(scored_model):
         start = time.perf_counter()
-        probabilities = scored_model.predict_proba(texts, batch_size=32)
+        probabilities = scored_model.predict_proba(texts, batch_size=DEFAULT_BATCH_SIZE)
         rate = len(texts) / (time.perf_counter() - start)
         return probabilities, headline_scores(probabilities, labels, mask, model.thresholds), rate
 
