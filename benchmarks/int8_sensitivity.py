@@ -20,18 +20,12 @@ import numpy as np
 import torch
 
 from stance.corpus import corpus_arrays, load_corpus
-from stance.inference import DEFAULT_BATCH_SIZE, INT8_TOLERANCE, int8_model
+from stance.inference import DEFAULT_BATCH_SIZE, INT8_TOLERANCE, LINEAR_LAYER_KINDS, int8_model
 from stance.model import default_model_path, load_model
 from stance.training import headline_scores, in_domain_rows
 
 HEADLINES = ("stance_macro_f1", "toxic_f1", "subtype_macro_f1")
-GROUPS = {
-    "all": lambda name: True,
-    "query/key/value": lambda name: ".attention.self." in name,
-    "attention output": lambda name: ".attention.output." in name,
-    "feed-forward in": lambda name: ".intermediate." in name,
-    "feed-forward out": lambda name: name.endswith("output.dense") and ".attention." not in name,
-}
+GROUPS = {"all": lambda name: True, **LINEAR_LAYER_KINDS}
 
 
 def main() -> None:
@@ -59,8 +53,7 @@ def main() -> None:
     for group, chosen in GROUPS.items():
         names = {name for name, module in model.encoder.named_modules()
                  if isinstance(module, torch.nn.Linear) and chosen(name)}
-        quantized = int8_model(model, names) if group != "all" else int8_model(model, "all")
-        probabilities, scores, rate = score(quantized)
+        probabilities, scores, rate = score(int8_model(model, names))
         changes = [scores[k] - exact_scores[k] for k in HEADLINES]
         ok = max(abs(c) for c in changes) <= INT8_TOLERANCE
         print(f"{group} | {' / '.join(f'{c:+.4f}' for c in changes)} | "

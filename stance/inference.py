@@ -26,6 +26,13 @@ STREAMABLE_FORMATS = ("jsonl", "ycd-jsonl", "lines")
 # which streaming 100,000 comments could not afford under 1 GB.
 DEFAULT_BATCH_SIZE = 16
 PAD_MULTIPLE = 4
+# The kinds of linear layer in a BERT encoder, by module name (for choosing what runs in int8).
+LINEAR_LAYER_KINDS = {
+    "query/key/value": lambda name: ".attention.self." in name,
+    "attention output": lambda name: ".attention.output." in name,
+    "feed-forward in": lambda name: ".intermediate." in name,
+    "feed-forward out": lambda name: name.endswith("output.dense") and ".attention." not in name,
+}
 
 
 def int8_model(model: StanceModel, scope: str | Iterable[str] | None = None) -> StanceModel:
@@ -49,8 +56,8 @@ def int8_model(model: StanceModel, scope: str | Iterable[str] | None = None) -> 
     if scope == "all":
         names = linear
     elif scope == "ffn":
-        names = [name for name in linear if ".intermediate." in name
-                 or (name.endswith("output.dense") and ".attention." not in name)]
+        names = [name for name in linear if LINEAR_LAYER_KINDS["feed-forward in"](name)
+                 or LINEAR_LAYER_KINDS["feed-forward out"](name)]
     elif isinstance(scope, str):
         raise ValueError(f"int8 scope must be 'all', 'ffn' or module names, not {scope!r}")
     else:
