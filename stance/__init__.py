@@ -1,6 +1,6 @@
 """stance: stance and toxicity labels for comment sections under Russia-Ukraine war news.
 
-Public API: read_comments, build_corpus, train, classify, evaluate, summarize, load_model,
+Public API: read_comments, build_corpus, train, calibrate, classify, evaluate, summarize, load_model,
 LABELS. Heavy modules are imported on first use so ``import stance`` stays quick.
 """
 
@@ -17,6 +17,7 @@ _LAZY = {
     "build_corpus": "corpus",
     "load_corpus": "corpus",
     "train": "training",
+    "calibrate": "training",
     "classify": "inference",
     "load_model": "model",
     "evaluate": "evaluation",

@@ -75,7 +75,7 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
     settings = {k: v for k, v in {
         "epochs": args.epochs, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
         "max_length": args.max_length, "seed": args.seed, "freeze_layers": args.freeze_layers,
-        "max_steps": args.max_steps, "threads": args.threads,
+        "max_steps": args.max_steps, "threads": args.threads, "ema_decay": args.ema_decay,
     }.items() if v is not None}
     if args.max_per_source:
         settings["max_per_source"] = json.loads(args.max_per_source)
@@ -83,6 +83,15 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
         settings["source_weights"] = json.loads(args.source_weights)
     path = train(args.corpus, args.out, base_model=args.base_model, overwrite=args.overwrite,
                  command=_command_line(argv), baseline_blend=not args.no_blend, **settings)
+    print(f"model written to {path}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace, argv: list[str]) -> int:
+    from .training import calibrate
+
+    path = calibrate(args.model, args.corpus, args.out, overwrite=args.overwrite,
+                     check_fast_path=not args.no_int8_check, command=_command_line(argv))
     print(f"model written to {path}")
     return 0
 
@@ -190,9 +199,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int)
     p.add_argument("--threads", type=int)
     p.add_argument("--seed", type=int)
+    p.add_argument("--ema-decay", type=float,
+                   help="also score an exponential moving average of the weights (e.g. 0.999)")
     p.add_argument("--max-per-source", help='JSON, e.g. \'{"davidson": 2000}\'')
     p.add_argument("--source-weights", help='JSON, e.g. \'{"ruw": 0.5}\'')
     p.add_argument("--no-blend", action="store_true", help="no TF-IDF blend in the model")
+
+    p = sub.add_parser("calibrate", help="refit a trained model's validation stage (temperatures, "
+                       "TF-IDF blend and stacking, thresholds) without training the encoder")
+    p.add_argument("model", help="a model folder written by `stance train`")
+    p.add_argument("corpus", help="corpus folder written by `stance build`")
+    p.add_argument("--out", required=True, help="model folder to write (may be the same with --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    p.add_argument("--no-int8-check", action="store_true", help="skip the int8 check on validation")
 
     p = sub.add_parser("baseline", help="train the TF-IDF + logistic regression baseline")
     p.add_argument("corpus", help="corpus folder written by `stance build`")
@@ -234,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_build(args)
     if args.command == "train":
         return cmd_train(args, argv)
+    if args.command == "calibrate":
+        return cmd_calibrate(args, argv)
     handlers = {"baseline": cmd_baseline, "evaluate": cmd_evaluate, "cross-validate": cmd_cross_validate,
                 "summarize": cmd_summarize}
     return handlers[args.command](args)

@@ -87,6 +87,10 @@ class StanceConfig:
     # Per label, the weight of the transformer's probability in a blend with the TF-IDF
     # baseline stored in baseline/ (1.0 = transformer only); chosen on validation.
     blend_weights: list[float] = field(default_factory=lambda: [1.0] * len(LABELS))
+    # Per label (where set; it then replaces the blend): a logistic regression fitted on
+    # validation over the logits of both models, {"features": ["transformer:pro_russia",
+    # "baseline:pro_russia", ...], "coef": [...], "intercept": b}; see stacked_proba.
+    stacking: dict = field(default_factory=dict)
     # Outcome of the int8 check on validation (see stance.inference.check_int8); classify
     # uses int8 by default only where int8_ok is true.
     fast_path: dict = field(default_factory=dict)
@@ -146,11 +150,18 @@ class StanceModel(nn.Module):
         return self.blend(logits_to_proba(logits, self.temperatures), texts)
 
     def blend(self, transformer_proba: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """Mix in the TF-IDF baseline's probabilities where blend weights are below 1."""
+        """Combine with the TF-IDF baseline's probabilities: stacked where the config has a
+        stacking model for the label, else mixed with the label's blend weight (1 = none)."""
         weights = self.blend_weights
-        if self.baseline is None or len(texts) == 0 or np.all(weights >= 1.0):
+        if self.baseline is None or len(texts) == 0 or (np.all(weights >= 1.0) and not self.config.stacking):
             return transformer_proba
-        return weights * transformer_proba + (1 - weights) * self.baseline.predict_proba(list(texts))
+        baseline_proba = self.baseline.predict_proba(list(texts))
+        combined = weights * transformer_proba + (1 - weights) * baseline_proba
+        for j, name in enumerate(self.labels):
+            if name in self.config.stacking:
+                combined[:, j] = stacked_proba(self.config.stacking[name], self.labels,
+                                               transformer_proba, baseline_proba)
+        return combined
 
     def predict(self, texts: Sequence[str], **kwargs) -> np.ndarray:
         return self.predict_proba(texts, **kwargs) >= self.thresholds
@@ -231,6 +242,30 @@ def pad_batch(ids: Sequence[Sequence[int]], rows: Sequence[int], pad: int,
 
 def logits_to_proba(logits: np.ndarray, temperatures: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64) / temperatures))
+
+
+def proba_to_logits(probabilities: np.ndarray) -> np.ndarray:
+    # Clipped: the baseline gives exact 0 or 1 for labels it cannot learn.
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def stacking_features(names: Sequence[str], labels: Sequence[str], transformer_proba: np.ndarray,
+                      baseline_proba: np.ndarray) -> np.ndarray:
+    """Columns "transformer:<label>" / "baseline:<label>": each model's logit for a label."""
+    sources = {"transformer": transformer_proba, "baseline": baseline_proba}
+    columns = []
+    for name in names:
+        model, label = name.split(":", 1)
+        columns.append(proba_to_logits(sources[model][:, list(labels).index(label)]))
+    return np.stack(columns, axis=1)
+
+
+def stacked_proba(stack: dict, labels: Sequence[str], transformer_proba: np.ndarray,
+                  baseline_proba: np.ndarray) -> np.ndarray:
+    """One label's probability from a stacking model: sigmoid(features @ coef + intercept)."""
+    features = stacking_features(stack["features"], labels, transformer_proba, baseline_proba)
+    return 1.0 / (1.0 + np.exp(-(features @ np.asarray(stack["coef"]) + stack["intercept"])))
 
 
 _CACHE: dict[str, StanceModel] = {}

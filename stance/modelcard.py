@@ -59,6 +59,11 @@ def model_card(model) -> str:
         lines.append(", ".join(f"{k}={v}" for k, v in settings.items() if k not in ("source_weights",)))
     if training.get("command"):
         lines += ["", "Command:", "", "```", training["command"], "```"]
+    calibrated = training.get("calibrated")
+    if calibrated:
+        lines += ["", f"The validation stage (temperatures, TF-IDF combination, thresholds) was then refitted "
+                  f"from `{calibrated.get('from')}` without training the encoder again (`stance.calibrate`):", "",
+                  "```", calibrated.get("command") or "stance calibrate", "```"]
     if training.get("training_seconds") is not None:
         lines += ["", f"Training time: {training['training_seconds'] / 60:.1f} minutes on {training.get('machine', '?')}"
                   " (wall clock, including validation passes and the TF-IDF fit)."]
@@ -77,11 +82,12 @@ def model_card(model) -> str:
     history = training.get("history", [])
     if history:
         lines += ["", "Per epoch (transformer alone, thresholds picked on validation each time):", "",
-                  "| epoch | training loss | stance macro-F1 | toxic F1 | sub-type macro-F1 |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {h['epoch']} | {h['train_loss']:.4f} | {h.get('stance_macro_f1', float('nan')):.3f} | "
+                  "| epoch | weights | training loss | stance macro-F1 | toxic F1 | sub-type macro-F1 |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {h['epoch']} | {h.get('weights', 'trained')} | {h['train_loss']:.4f} | {h.get('stance_macro_f1', float('nan')):.3f} | "
                   f"{h.get('toxic_f1', float('nan')):.3f} | {h.get('subtype_macro_f1', float('nan')):.3f} |"
                   for h in history if h.get("train_loss") is not None]
+    lines += _combination_section(config, validation)
     for extra in training.get("extra_metrics", []):
         lines += ["", extra]
     lines += _fast_path_section(config.fast_path)
@@ -121,14 +127,38 @@ def model_card(model) -> str:
         "pooled = (states * mask).sum(1) / mask.sum(1)",
         "logits = pooled @ head['weight'].T + head['bias']",
         "probs = torch.sigmoid(logits / torch.tensor(cfg['temperatures']))",
-        "# stance.classify then blends, per label: w * probs + (1 - w) * TF-IDF probs, with",
-        "# w = cfg['blend_weights'] (1.0 = transformer only) and the baseline in f'{folder}/baseline'.",
+        "# stance.classify then combines them with the TF-IDF part in f'{folder}/baseline':",
+        "# labels in cfg['stacking']: sigmoid(x @ coef + intercept), x = the logits named in",
+        "# its 'features'; other labels: w * probs + (1 - w) * TF-IDF probs, w = cfg['blend_weights'].",
         "```",
         "",
         "(Comments longer than `max_length` tokens are scored by `stance.classify` over "
         "overlapping windows, keeping each label's maximum.)",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _combination_section(config, validation: dict) -> list[str]:
+    """How the TF-IDF part is combined with the transformer, label by label."""
+    stacking = getattr(config, "stacking", {}) or {}
+    weights = dict(zip(config.labels, config.blend_weights))
+    if not stacking and all(w >= 1.0 for w in weights.values()):
+        return []
+    lines = ["", "## Combination with the TF-IDF part", "",
+             "The TF-IDF + logistic regression part (`baseline/`) was fitted on the same training "
+             "rows. Per label, `classify` either stacks the two models (a logistic regression over "
+             "the logits of both for the four stance labels, fitted on validation) or mixes their "
+             "probabilities with a weight chosen on validation (1.0 = transformer only)."]
+    if stacking:
+        lines += ["Stacked labels are scored above out of fold (5 folds): each validation comment "
+                  "was predicted by a regression that did not see it, and thresholds were picked on "
+                  "those predictions."]
+    lines += ["", "| label | combination |", "|---|---|"]
+    for name in config.labels:
+        how = (f"stacked ({len(stacking[name]['coef'])} logits, fitted on {stacking[name].get('fitted_on_rows', '?')} rows)"
+               if name in stacking else f"blend, transformer weight {weights[name]:.1f}")
+        lines.append(f"| {name} | {how} |")
+    return lines
 
 
 def _fast_path_section(record: dict) -> list[str]:

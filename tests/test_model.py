@@ -224,3 +224,79 @@ def test_long_comments_are_scored_over_windows(tiny_model_folder):
         with torch.no_grad():
             per_window.append(model(ids, torch.ones_like(ids)).numpy()[0])
     np.testing.assert_allclose(logits[0], np.max(per_window, axis=0), atol=1e-5)
+
+
+def test_weight_average_is_scored_each_epoch_and_follows_the_weights(tmp_path):
+    from stance.training import WeightAverage
+
+    layer = torch.nn.Linear(2, 1)
+    average = WeightAverage(layer, decay=0.5)
+    start = layer.weight.detach().clone()
+    with torch.no_grad():
+        layer.weight.add_(2.0)
+    average.update(layer)
+    # half the old weights plus half the new ones
+    torch.testing.assert_close(average.state["weight"], start + 1.0)
+
+    encoder = tiny_encoder_folder(tmp_path)
+    out = train(synthetic_corpus(4), tmp_path / "ema", base_model=encoder, epochs=2, batch_size=8,
+                learning_rate=1e-3, max_length=32, progress=False, seed=3, baseline_blend=False,
+                ema_decay=0.9)
+    training = json.loads((out / "stance.json").read_text())["training"]
+    assert [(h["epoch"], h["weights"]) for h in training["history"]] == [
+        (1, "trained"), (1, "averaged"), (2, "trained"), (2, "averaged")]
+    assert training["best_weights"] in ("trained", "averaged")
+    assert "| averaged |" in (out / "README.md").read_text()
+
+
+def test_stacking_is_fitted_out_of_fold_and_used_by_the_saved_model(tmp_path):
+    from stance.training import STACKED_LABELS, calibrate
+
+    encoder = tiny_encoder_folder(tmp_path)
+    out = train(synthetic_corpus(12), tmp_path / "stacked", base_model=encoder, epochs=1, batch_size=8,
+                learning_rate=1e-3, max_length=32, progress=False, seed=2, check_fast_path=False)
+    model = StanceModel.from_pretrained(out)
+    assert set(model.config.stacking) == set(STACKED_LABELS)
+    stack = model.config.stacking["pro_russia"]
+    assert len(stack["coef"]) == len(stack["features"]) == 8
+
+    # classify's probabilities for a stacked label are the documented regression
+    texts = ["Russia is right, NATO provoked this war 77", "talks resume on monday in geneva 5"]
+    from stance.inference import predict_logits
+    from stance.model import logits_to_proba, proba_to_logits
+
+    transformer = logits_to_proba(predict_logits(model, texts), model.temperatures)
+    baseline = model.baseline.predict_proba(texts)
+    columns = {"transformer": transformer, "baseline": baseline}
+    features = np.stack([proba_to_logits(columns[name.split(":")[0]][:, LABELS.index(name.split(":")[1])])
+                         for name in stack["features"]], axis=1)
+    expected = 1 / (1 + np.exp(-(features @ np.array(stack["coef"]) + stack["intercept"])))
+    np.testing.assert_allclose(model.predict_proba(texts)[:, LABELS.index("pro_russia")], expected, atol=1e-9)
+
+    # calibrate refits the same stage from the saved weights: same stacking and thresholds
+    again = calibrate(out, synthetic_corpus(12), tmp_path / "again", progress=False, check_fast_path=False)
+    refit = StanceModel.from_pretrained(again)
+    np.testing.assert_allclose(refit.thresholds, model.thresholds, atol=1e-4)
+    np.testing.assert_allclose(refit.config.stacking["pro_russia"]["coef"], stack["coef"], atol=1e-4)
+    with pytest.raises(FileExistsError):
+        calibrate(out, synthetic_corpus(12), again, progress=False, check_fast_path=False)
+
+
+def test_stacking_scores_validation_out_of_fold():
+    from stance.training import fit_stacking
+
+    rng = np.random.default_rng(0)
+    n = 200
+    labels = rng.integers(0, 2, size=(n, 9))
+    mask = np.ones((n, 9))
+    noisy = np.clip(labels * 0.6 + rng.uniform(0, 0.4, size=(n, 9)), 0.01, 0.99)
+    transformer, baseline = noisy, rng.uniform(0.01, 0.99, size=(n, 9))  # the baseline: noise
+    stacking, scored = fit_stacking(transformer, baseline, labels, mask, np.arange(n))
+    assert set(stacking) == {"pro_ukraine", "pro_russia", "anti_europe", "anti_us"}
+    from stance.model import stacked_proba
+
+    in_sample = stacked_proba(stacking["pro_ukraine"], LABELS, transformer, baseline)
+    # out-of-fold predictions come from other regressions than the final one ...
+    assert not np.allclose(scored[:, 0], in_sample)
+    # ... and labels not stacked keep the probabilities given
+    np.testing.assert_array_equal(scored[:, 4:], transformer[:, 4:])
