@@ -96,6 +96,20 @@ def cmd_calibrate(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def cmd_card(args: argparse.Namespace) -> int:
+    from .modelcard import write_model_card
+
+    reports = {}
+    for item in args.report or []:
+        split, sep, folder = item.partition("=")
+        if not sep or not split or not folder:
+            raise SystemExit(f"--report wants SPLIT=FOLDER (e.g. test=runs/report-test), got {item!r}")
+        reports[split] = folder
+    write_model_card(args.model, reports)
+    print(f"model card written to {args.model}/README.md")
+    return 0
+
+
 def cmd_baseline(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -213,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
     p.add_argument("--no-int8-check", action="store_true", help="skip the int8 check on validation")
 
+    p = sub.add_parser("card", help="rewrite a model folder's card (README.md), adding evaluation reports")
+    p.add_argument("model", help="a model folder")
+    p.add_argument("--report", action="append", metavar="SPLIT=FOLDER",
+                   help="a report folder of `stance evaluate` (repeatable), e.g. test=runs/report-test")
+
     p = sub.add_parser("baseline", help="train the TF-IDF + logistic regression baseline")
     p.add_argument("corpus", help="corpus folder written by `stance build`")
     p.add_argument("--out", required=True, help="folder to write")
@@ -255,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_train(args, argv)
     if args.command == "calibrate":
         return cmd_calibrate(args, argv)
-    handlers = {"baseline": cmd_baseline, "evaluate": cmd_evaluate, "cross-validate": cmd_cross_validate,
+    handlers = {"card": cmd_card, "baseline": cmd_baseline, "evaluate": cmd_evaluate, "cross-validate": cmd_cross_validate,
                 "summarize": cmd_summarize}
     return handlers[args.command](args)
 

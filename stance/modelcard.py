@@ -5,7 +5,9 @@ from __future__ import annotations
 from .labels import DEFINITIONS, LABEL_TO_CODE
 
 
-def model_card(model) -> str:
+def model_card(model, evaluations: dict[str, dict] | None = None) -> str:
+    """The card's markdown. ``evaluations``: split name -> a ``metrics.json`` written by
+    ``stance evaluate`` (with a baseline), shown as an evaluation section."""
     config = model.config
     training = config.training or {}
     settings = training.get("settings", {})
@@ -88,6 +90,7 @@ def model_card(model) -> str:
                   f"{h.get('toxic_f1', float('nan')):.3f} | {h.get('subtype_macro_f1', float('nan')):.3f} |"
                   for h in history if h.get("train_loss") is not None]
     lines += _combination_section(config, validation)
+    lines += evaluation_section(evaluations or {})
     for extra in training.get("extra_metrics", []):
         lines += ["", extra]
     lines += _fast_path_section(config.fast_path)
@@ -136,6 +139,65 @@ def model_card(model) -> str:
         "overlapping windows, keeping each label's maximum.)",
     ]
     return "\n".join(lines) + "\n"
+
+
+HEADLINES = (("stance_macro_f1", "stance macro-F1 (U R E A)"), ("toxic_f1", "toxic F1"),
+             ("toxicity_subtype_macro_f1", "sub-type macro-F1 (I H X P)"))
+
+
+def evaluation_section(evaluations: dict[str, dict]) -> list[str]:
+    """Headline and per-label tables, beside the TF-IDF baseline, from evaluation reports."""
+    if not evaluations:
+        return []
+    lines = ["", "## Evaluation with `stance evaluate`", "",
+             "From `stance evaluate <corpus> --split <split> --model <this folder> --baseline <baseline> "
+             "--bootstrap 500` (95% intervals resample whole videos where known). The baseline is "
+             "TF-IDF + logistic regression per label, trained on the same corpus with thresholds on "
+             "the same validation comments. Labels are silver standard (ANNOTATION.md). Thresholds "
+             "and the TF-IDF combination were fitted on validation, so validation figures are "
+             "optimistic; a test split is the fair figure. On validation, stacked labels use the final "
+             "stacking regression, fitted on those same comments (the validation table above scores "
+             "them out of fold)."]
+    # Undefined figures (None in metrics.json, e.g. AP of a label without positives) show as "—".
+    num = lambda value: "—" if value is None else f"{value:.3f}"
+    fmt = lambda ci: f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci and None not in ci else "—"
+    for split, metrics in evaluations.items():
+        data = metrics.get("data", {})
+        sources = ", ".join(data.get("sources", {})) or "?"
+        base = metrics.get("baseline", {})
+        base_head = base.get("headline", {}) if base.get("status") == "ok" else {}
+        lines += ["", f"### {split} ({data.get('n_rows', '?'):,} comments from {sources})", "",
+                  "| metric | this model | 95% CI | TF-IDF baseline | 95% CI | difference 95% CI |",
+                  "|---|---|---|---|---|---|"]
+        for key, name in HEADLINES:
+            ours, theirs = metrics["headline"].get(key), base_head.get(key, {})
+            if ours is None:
+                continue
+            lines.append(f"| {name} | {num(ours['value'])} | {fmt(ours.get('ci'))} | "
+                         f"{num(theirs.get('value'))} | {fmt(theirs.get('ci'))} | "
+                         f"{fmt(theirs.get('difference_ci'))} |")
+        lines += ["", "| label | F1 | avg precision | baseline F1 | baseline AP |", "|---|---|---|---|---|"]
+        base_labels = base.get("per_label", {}) if base_head else {}
+        for label, values in metrics.get("per_label", {}).items():
+            other = base_labels.get(label, {})
+            lines.append(f"| {label} | {num(values.get('f1'))} | {num(values.get('average_precision'))} | "
+                         f"{num(other.get('f1'))} | {num(other.get('average_precision'))} |")
+    return lines
+
+
+def write_model_card(folder, reports: dict[str, str] | None = None) -> None:
+    """Rewrite a model folder's README.md, with the evaluation section from report folders
+    (split name -> folder holding metrics.json, written by ``stance evaluate``)."""
+    import json
+    from pathlib import Path
+
+    from .model import StanceModel
+
+    folder = Path(folder)
+    evaluations = {split: json.loads((Path(report) / "metrics.json").read_text(encoding="utf-8"))
+                   for split, report in (reports or {}).items()}
+    model = StanceModel.from_pretrained(folder)
+    (folder / "README.md").write_text(model_card(model, evaluations), encoding="utf-8")
 
 
 def _combination_section(config, validation: dict) -> list[str]:

@@ -300,3 +300,29 @@ def test_stacking_scores_validation_out_of_fold():
     assert not np.allclose(scored[:, 0], in_sample)
     # ... and labels not stacked keep the probabilities given
     np.testing.assert_array_equal(scored[:, 4:], transformer[:, 4:])
+
+
+def test_card_command_adds_evaluation_reports(tmp_path, tiny_model_folder):
+    import shutil
+
+    from stance.baseline import TfidfBaseline
+    from stance.cli import main
+    from stance.corpus import corpus_arrays
+    from stance.evaluation import evaluate
+
+    corpus = synthetic_corpus(4)
+    texts, labels, mask = corpus_arrays(corpus["train"])
+    baseline = TfidfBaseline().fit(texts, labels.astype(int), mask.astype(int), progress=False)
+    folder = shutil.copytree(tiny_model_folder, tmp_path / "model")
+    report = tmp_path / "report-test"
+    result = evaluate(str(folder), corpus, split="test", output_dir=report, baseline=baseline,
+                      n_bootstrap=20, reference_toxic=False, progress=False)
+    assert main(["card", str(folder), "--report", f"test={report}"]) == 0
+    card = (folder / "README.md").read_text()
+    assert "## Evaluation with `stance evaluate`" in card and "### test (" in card
+    stance_f1 = result.metrics["headline"]["stance_macro_f1"]["value"]
+    baseline_f1 = result.metrics["baseline"]["headline"]["stance_macro_f1"]["value"]
+    assert f"| stance macro-F1 (U R E A) | {stance_f1:.3f} |" in card
+    assert f"| {baseline_f1:.3f} |" in card
+    with pytest.raises(SystemExit, match="SPLIT=FOLDER"):
+        main(["card", str(folder), "--report", str(report)])
