@@ -68,12 +68,13 @@ def reference_probabilities(folder: str, comments: list[str]) -> np.ndarray:
         logits = pooled @ head["weight"].T + head["bias"]
         out.append(torch.sigmoid(logits / torch.tensor(cfg["temperatures"])).numpy())
     probs = np.concatenate(out)
-    weights = np.asarray(cfg.get("blend_weights", [1.0] * probs.shape[1]))
-    if (weights < 1).any() and Path(folder, "baseline").is_dir():
+    if Path(folder, "baseline").is_dir():  # the TF-IDF part, combined as classify does
         from stance.baseline import TfidfBaseline
+        from stance.model import StanceConfig, combine_with_baseline
 
         baseline = TfidfBaseline.from_pretrained(Path(folder, "baseline"))
-        probs = weights * probs + (1 - weights) * baseline.predict_proba(comments)
+        probs = combine_with_baseline(StanceConfig.from_file(Path(folder, "stance.json")), probs,
+                                      baseline.predict_proba(comments))
     return probs
 
 

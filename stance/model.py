@@ -155,13 +155,7 @@ class StanceModel(nn.Module):
         weights = self.blend_weights
         if self.baseline is None or len(texts) == 0 or (np.all(weights >= 1.0) and not self.config.stacking):
             return transformer_proba
-        baseline_proba = self.baseline.predict_proba(list(texts))
-        combined = weights * transformer_proba + (1 - weights) * baseline_proba
-        for j, name in enumerate(self.labels):
-            if name in self.config.stacking:
-                combined[:, j] = stacked_proba(self.config.stacking[name], self.labels,
-                                               transformer_proba, baseline_proba)
-        return combined
+        return combine_with_baseline(self.config, transformer_proba, self.baseline.predict_proba(list(texts)))
 
     def predict(self, texts: Sequence[str], **kwargs) -> np.ndarray:
         return self.predict_proba(texts, **kwargs) >= self.thresholds
@@ -248,6 +242,18 @@ def proba_to_logits(probabilities: np.ndarray) -> np.ndarray:
     # Clipped: the baseline gives exact 0 or 1 for labels it cannot learn.
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
+
+
+def combine_with_baseline(config: StanceConfig, transformer_proba: np.ndarray,
+                          baseline_proba: np.ndarray) -> np.ndarray:
+    """The transformer's and the TF-IDF part's probabilities combined as the config says:
+    stacked for labels in ``config.stacking``, else weighted by ``config.blend_weights``."""
+    weights = np.asarray(config.blend_weights, dtype=float)
+    combined = weights * transformer_proba + (1 - weights) * baseline_proba
+    for j, name in enumerate(config.labels):
+        if name in config.stacking:
+            combined[:, j] = stacked_proba(config.stacking[name], config.labels, transformer_proba, baseline_proba)
+    return combined
 
 
 def stacking_features(names: Sequence[str], labels: Sequence[str], transformer_proba: np.ndarray,

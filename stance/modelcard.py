@@ -131,8 +131,9 @@ def model_card(model, evaluations: dict[str, dict] | None = None) -> str:
         "logits = pooled @ head['weight'].T + head['bias']",
         "probs = torch.sigmoid(logits / torch.tensor(cfg['temperatures']))",
         "# stance.classify then combines them with the TF-IDF part in f'{folder}/baseline':",
-        "# labels in cfg['stacking']: sigmoid(x @ coef + intercept), x = the logits named in",
-        "# its 'features'; other labels: w * probs + (1 - w) * TF-IDF probs, w = cfg['blend_weights'].",
+        "# labels in cfg['stacking']: sigmoid(x @ coef + intercept), x = the logits log(p / (1 - p))",
+        "# (p clipped to [1e-6, 1 - 1e-6]) of the probabilities named in its 'features';",
+        "# other labels: w * probs + (1 - w) * TF-IDF probs, w = cfg['blend_weights'].",
         "```",
         "",
         "(Comments longer than `max_length` tokens are scored by `stance.classify` over "

@@ -41,20 +41,17 @@ def test_classify_the_seed_dump_path(shared_data):
 
 
 def test_documented_recipe_reproduces_classify():
-    """README's plain-transformers lines + the documented blend give classify's numbers."""
-    from stance.baseline import TfidfBaseline
-
-    from .recipe import documented_probabilities
+    """README's plain-transformers lines + the documented combination (stacking for the
+    stance labels, weighted average for the rest) give classify's numbers."""
+    from .recipe import documented_combination, documented_probabilities
 
     folder = str(FOLDER)
     comments = ["Europe is a parasite living off American money", "Slava Ukraini 🇺🇦💪",
                 "Putin decides everything, the losing side has no say."]
-    probs = documented_probabilities(folder, comments)
-    cfg = json.loads((FOLDER / "stance.json").read_text())
-    w = np.asarray(cfg["blend_weights"])
-    blended = w * probs + (1 - w) * TfidfBaseline.from_pretrained(f"{folder}/baseline").predict_proba(comments)
+    assert json.loads((FOLDER / "stance.json").read_text())["stacking"]  # the path under test
+    combined = documented_combination(folder, documented_probabilities(folder, comments), comments)
     result = stance.classify(comments, fast=False)
-    np.testing.assert_allclose(result[PROBS].to_numpy(), blended, atol=1e-5)
+    np.testing.assert_allclose(result[PROBS].to_numpy(), combined, atol=1e-5)
 
 
 def test_folder_is_a_standard_hugging_face_folder():
