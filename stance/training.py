@@ -29,7 +29,7 @@ from torch import nn
 
 from .corpus import corpus_arrays, corpus_counts, load_corpus
 from .labels import LABELS, STANCE_LABELS, SUBTYPE_LABELS
-from .model import StanceModel, pad_batch, prepare_text
+from .model import StanceModel, combine_with_baseline, pad_batch, prepare_text
 
 # Rows in these sources are the comments the library is for; thresholds and model selection
 # look at them first.
@@ -441,7 +441,7 @@ def fit_on_validation(model: StanceModel, val_logits: np.ndarray, validation: tu
         model.config.stacking, scored = fit_stacking(probabilities, baseline_proba, val_labels,
                                                      val_mask, sel)
         # Labels not stacked are scored as blended (their weights were chosen on these rows).
-        blended = model.blend(probabilities, val_texts)
+        blended = combine_with_baseline(model.config, probabilities, baseline_proba)
         unstacked = [j for j, name in enumerate(LABELS) if name not in model.config.stacking]
         scored[:, unstacked] = blended[:, unstacked]
     thresholds = best_thresholds(scored[sel], val_labels[sel], val_mask[sel])
