@@ -434,10 +434,9 @@ def fit_on_validation(model: StanceModel, val_logits: np.ndarray, validation: tu
     model.config.stacking = {}
     scored = probabilities
     if train is not None:
-        model.baseline, blend_weights = _fit_blend(*train, val_texts, val_labels, val_mask, sel,
-                                                   probabilities, progress)
+        model.baseline, blend_weights, baseline_proba = _fit_blend(
+            *train, val_texts, val_labels, val_mask, sel, probabilities, progress)
         model.config.blend_weights = [float(w) for w in blend_weights]
-        baseline_proba = model.baseline.predict_proba(list(val_texts))
         model.config.stacking, scored = fit_stacking(probabilities, baseline_proba, val_labels,
                                                      val_mask, sel)
         # Labels not stacked are scored as blended (their weights were chosen on these rows).
@@ -509,7 +508,8 @@ def fit_stacking(transformer_proba: np.ndarray, baseline_proba: np.ndarray, labe
 def _fit_blend(train_texts, train_labels, train_mask, val_texts, val_labels, val_mask, rows,
                transformer_proba, progress):
     """Fit the TF-IDF baseline on the training rows, then per label the blend weight
-    (0.0, 0.1, ..., 1.0 for the transformer) with the best validation average precision."""
+    (0.0, 0.1, ..., 1.0 for the transformer) with the best validation average precision.
+    Returns the baseline, the weights and the baseline's validation probabilities."""
     from sklearn.metrics import average_precision_score
 
     from .baseline import TfidfBaseline
@@ -531,7 +531,7 @@ def _fit_blend(train_texts, train_labels, train_mask, val_texts, val_labels, val
         scores = [average_precision_score(y, w * transformer_proba[known, j] + (1 - w) * baseline_proba[known, j])
                   for w in grid]
         weights[j] = grid[int(np.argmax(scores))]
-    return baseline, weights
+    return baseline, weights, baseline_proba
 
 
 def _starting_model(base_model, max_length: int) -> StanceModel:
