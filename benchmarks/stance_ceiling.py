@@ -31,9 +31,9 @@ import torch
 
 from stance.baseline import TfidfBaseline
 from stance.corpus import corpus_arrays, load_corpus
-from stance.inference import predict_logits, token_windows
+from stance.inference import predict_logits, window_outputs
 from stance.labels import LABELS, STANCE_LABELS
-from stance.model import load_model, mean_pool, pad_batch, proba_to_logits
+from stance.model import load_model, mean_pool, proba_to_logits
 from stance.training import STACKING_C, STACKING_FOLDS, best_thresholds, headline_scores, in_domain_rows
 
 STANCE = [LABELS.index(label) for label in STANCE_LABELS]
@@ -59,17 +59,13 @@ def oof_stance_f1(features: np.ndarray, labels: np.ndarray, mask: np.ndarray, se
     return float(np.mean(scores))
 
 
-@torch.inference_mode()
-def pooled_embeddings(model, texts: list[str], batch_size: int = 32) -> np.ndarray:
+def pooled_embeddings(model, texts: list[str]) -> np.ndarray:
     """Mean-pooled encoder states, averaged over a comment's windows, L2-normalised."""
-    windows, owners = token_windows(model, texts)
-    order = np.argsort([len(w) for w in windows], kind="stable")
-    states = np.zeros((len(windows), model.encoder.config.hidden_size), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        chosen = order[start:start + batch_size]
-        ids, attention = pad_batch(windows, chosen, model.tokenizer.pad_token_id or 0)
-        hidden = model.encoder(input_ids=ids, attention_mask=attention).last_hidden_state
-        states[chosen] = mean_pool(hidden, attention).numpy()
+    def pool(input_ids, attention_mask):
+        states = model.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return mean_pool(states, attention_mask)
+
+    states, owners = window_outputs(model, texts, pool, model.encoder.config.hidden_size)
     pooled = np.zeros((len(texts), states.shape[1]), dtype=np.float32)
     np.add.at(pooled, owners, states)
     return pooled / np.linalg.norm(pooled, axis=1, keepdims=True).clip(min=1e-12)
@@ -109,15 +105,15 @@ def main() -> None:
               f"  -> target {base['stance_macro_f1'] + 0.08:.3f}")
 
     models = [load_model(folder) for folder in args.model]
-    tfidf = proba_to_logits(models[0].baseline.predict_proba(texts))[:, STANCE]
-    calibrated = []
+    calibrated, tfidf = [], []
     for folder, model in zip(args.model, models):
-        logits = predict_logits(model, texts) / model.temperatures
-        calibrated.append(logits[:, STANCE])
-        own_tfidf = proba_to_logits(model.baseline.predict_proba(texts))[:, STANCE]
+        calibrated.append((predict_logits(model, texts) / model.temperatures)[:, STANCE])
+        tfidf.append(proba_to_logits(model.baseline.predict_proba(texts))[:, STANCE])
         print(f"{folder}: transformer + TF-IDF, stacked: "
-              f"{oof_stance_f1(np.hstack([calibrated[-1], own_tfidf]), labels, mask, args.seeds):.3f}")
-    ensemble = np.hstack([np.mean(calibrated, axis=0), tfidf])
+              f"{oof_stance_f1(np.hstack([calibrated[-1], tfidf[-1]]), labels, mask, args.seeds):.3f}")
+    # One TF-IDF part for the ensemble (the first model's); the runs' parts differ only in
+    # which capped training rows they were fitted on.
+    ensemble = np.hstack([np.mean(calibrated, axis=0), tfidf[0]])
     if len(models) > 1:
         print(f"average of {len(models)} transformers + TF-IDF, stacked: "
               f"{oof_stance_f1(ensemble, labels, mask, args.seeds):.3f}")

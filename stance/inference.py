@@ -104,16 +104,14 @@ def token_windows(model: StanceModel, texts: Sequence[str]) -> tuple[list[list[i
 
 
 @torch.inference_mode()
-def predict_logits(model: StanceModel, texts: Sequence[str], *, batch_size: int = 32,
-                   progress: bool = False) -> np.ndarray:
-    """Raw logits (n, 9): windows sorted by length, batched, then max per text and label."""
-    model.eval()
-    n_labels = len(model.labels)
-    if not texts:
-        return np.zeros((0, n_labels))
+def window_outputs(model: StanceModel, texts: Sequence[str], forward, width: int, *,
+                   batch_size: int = 32, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``forward(input_ids, attention_mask)`` -> (batch, width) for every window of every
+    text, in batches of windows sorted by length. Returns the outputs (n_windows, width)
+    and the index of the text each window belongs to."""
     windows, owners = token_windows(model, texts)
     order = np.argsort([len(w) for w in windows], kind="stable")
-    window_logits = np.empty((len(windows), n_labels), dtype=np.float32)
+    outputs = np.empty((len(windows), width), dtype=np.float32)
     pad = model.tokenizer.pad_token_id or 0
     batches = range(0, len(order), batch_size)
     if progress:
@@ -125,7 +123,19 @@ def predict_logits(model: StanceModel, texts: Sequence[str], *, batch_size: int 
         # Lengths rounded up to a multiple of 4: a few dozen distinct shapes instead of
         # one per length keeps the CPU kernels' per-shape caches (and memory) small.
         ids, mask = pad_batch(windows, chosen, pad, multiple=PAD_MULTIPLE)
-        window_logits[chosen] = model(ids, mask).float().numpy()
+        outputs[chosen] = forward(ids, mask).float().numpy()
+    return outputs, owners
+
+
+def predict_logits(model: StanceModel, texts: Sequence[str], *, batch_size: int = 32,
+                   progress: bool = False) -> np.ndarray:
+    """Raw logits (n, 9): windows sorted by length, batched, then max per text and label."""
+    model.eval()
+    n_labels = len(model.labels)
+    if not texts:
+        return np.zeros((0, n_labels))
+    window_logits, owners = window_outputs(model, texts, model, n_labels, batch_size=batch_size,
+                                           progress=progress)
     logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
     np.maximum.at(logits, owners, window_logits)
     return logits
